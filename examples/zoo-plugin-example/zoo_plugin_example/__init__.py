@@ -1,0 +1,18 @@
+"""An example third-party zoo plugin: registers ``tinynet``, a two-layer CNN for 28x28 images."""
+
+from zoo_core import Recipe, hookimpl
+
+
+@hookimpl
+def zoo_register_models(register):
+    register(
+        "tinynet",
+        "zoo_plugin_example.nets:tinynet",
+        params=1_418,
+        num_classes=10,
+        in_channels=1,
+        input_size=(28, 28),
+        recipe=Recipe(name="tiny", epochs=5, patience=None),
+        description="A two-layer CNN from the example third-party plugin package.",
+        tags=("example",),
+    )

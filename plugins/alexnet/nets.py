@@ -1,0 +1,33 @@
+"""The lesson's AlexNet."""
+
+from __future__ import annotations
+
+from torch import nn
+
+
+def alexnet(*, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5) -> nn.Module:
+    """The adaptive pool is the identity at 224x224 and maps other sizes to the 5x5 fc input."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, 96, kernel_size=11, stride=4, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+        nn.Conv2d(96, 256, kernel_size=5, padding=2),
+        nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+        nn.Conv2d(256, 384, kernel_size=3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(384, 384, kernel_size=3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(384, 256, kernel_size=3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+        nn.AdaptiveAvgPool2d((5, 5)),
+        nn.Flatten(),
+        nn.Linear(256 * 5 * 5, 4096),
+        nn.ReLU(),
+        nn.Dropout(dropout),
+        nn.Linear(4096, 4096),
+        nn.ReLU(),
+        nn.Dropout(dropout),
+        nn.Linear(4096, num_classes),
+    )

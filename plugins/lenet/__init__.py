@@ -1,0 +1,29 @@
+"""LeNet-5 as in the lesson (tanh, average pooling), and LeNet-5 with the lesson's batch
+normalization written by hand."""
+
+from zoo_core import Recipe, hookimpl
+
+RECIPE = Recipe(name="lenet")
+
+
+@hookimpl
+def zoo_register_models(register):
+    common = dict(num_classes=10, in_channels=1, input_size=(28, 28), recipe=RECIPE)
+    register(
+        "lenet5",
+        "plugins.lenet.nets:lenet5",
+        params=61_706,
+        description="LeNet-5: conv5x5(6, pad 2)-tanh-avgpool, conv5x5(16)-tanh-avgpool, "
+        "fc120-tanh, fc84-tanh, fc.",
+        tags=("lesson", "fashion_mnist"),
+        **common,
+    )
+    register(
+        "lenet5_bn",
+        "plugins.lenet.nets:lenet5_bn",
+        params=62_158,
+        description="LeNet-5 with the lesson's hand-written batch normalization after every "
+        "convolution and hidden fully connected layer.",
+        tags=("lesson", "fashion_mnist", "batchnorm"),
+        **common,
+    )

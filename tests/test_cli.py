@@ -1,0 +1,127 @@
+"""The catalogue commands as a user types them: output, JSON, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+import zoo_core as zoo
+
+
+def test_list_shows_every_model_with_params_input_and_plugin(zoo_cli) -> None:
+    result = zoo_cli("list")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0].split() == ["name", "params", "input", "classes", "plugin"]
+    rows = {line.split()[0]: line.split() for line in lines[1:]}
+    assert set(rows) == set(zoo.list_models())
+    assert rows["resnet18"] == ["resnet18", "11,692,520", "3x224x224", "1000", "resnet"]
+
+
+def test_list_pattern_and_json(zoo_cli) -> None:
+    data = json.loads(zoo_cli("list", "lenet*", "--json").output)
+    assert [entry["name"] for entry in data] == ["lenet5", "lenet5_bn"]
+    assert data[0]["recipe"]["optimizer"] == "adam"
+    result = zoo_cli("list", "nothing*")
+    assert result.exit_code == 1
+    assert result.output == "Error: no model matches 'nothing*'; run `zoo list` to see them all\n"
+
+
+def test_info_reports_flops_and_recipe(zoo_cli) -> None:
+    data = json.loads(zoo_cli("info", "fashion_cnn", "--json").output)
+    # conv1 + conv2 + fc1 + fc2 multiply-adds, two FLOPs each
+    macs = 28 * 28 * 32 * 9 + 14 * 14 * 64 * 32 * 9 + 3136 * 128 + 128 * 10
+    assert data["flops"] == 2 * macs
+    assert data["params"] == 421_642
+    assert data["plugin"] == "fashion_cnn"
+    text = zoo_cli("info", "resnet18_small").output
+    assert "FLOPs" in text and "default recipe 'fast'" in text and "onecycle" in text
+
+
+def test_summary_prints_the_lessons_layer_shapes(zoo_cli) -> None:
+    result = zoo_cli("summary", "lenet5")
+    assert result.exit_code == 0
+    shapes = [line.split()[2] for line in result.output.splitlines()[1:-1]]
+    assert shapes[:3] == ["1x6x28x28", "1x6x28x28", "1x6x14x14"]
+    assert "1x16x5x5" in shapes and shapes[-1] == "1x10"
+    assert result.output.splitlines()[-1] == "input 1x28x28; 61,706 parameters (61,706 trainable)"
+
+
+def test_summary_at_another_input_size(zoo_cli) -> None:
+    result = zoo_cli("summary", "resnet18", "--input-size", "1,96,96", "--num-classes", "10")
+    assert result.exit_code == 0
+    assert "1x512x3x3" in result.output
+    assert result.output.splitlines()[-2].split()[2] == "1x10"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["summary", "lenet5", "--input-size", "28,28"],
+            "--input-size must be 3 positive integers separated by commas, got '28,28'",
+        ),
+        (["summary", "lenet5", "--input-size", "1,2,2"], "lenet5 cannot take a 1x2x2 input"),
+        (["info", "lenet"], "unknown model 'lenet'. Did you mean 'lenet5'"),
+        (["graph", "lenet5", "-o", "net.txt"], "must end in .svg, .png, .pdf"),
+    ],
+)
+def test_user_mistakes_are_one_line_errors(zoo_cli, args, message) -> None:
+    result = zoo_cli(*args)
+    assert result.exit_code == 1
+    assert len(result.output.strip().splitlines()) == 1
+    assert result.output.startswith("Error: ") and message in result.output
+
+
+def test_plugins_json(zoo_cli) -> None:
+    data = json.loads(zoo_cli("plugins", "--json").output)
+    lenet = next(p for p in data if p["name"] == "lenet")
+    assert lenet == {
+        "name": "lenet",
+        "module": "plugins.lenet",
+        "distribution": "zoo",
+        "version": zoo.__version__,
+        "status": "ok",
+        "error": None,
+        "hooks": ["zoo_register_models"],
+        "models": ["lenet5", "lenet5_bn"],
+    }
+
+
+def test_graph_writes_a_picture(zoo_cli, tmp_path) -> None:
+    if shutil.which("dot") is None:
+        pytest.fail("Graphviz's dot is missing: .ci/run installs the graphviz package")
+    out = tmp_path / "lenet5.svg"
+    result = zoo_cli("graph", "lenet5", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    svg = out.read_text()
+    assert svg.lstrip().startswith(("<?xml", "<svg")) and "Conv2d" in svg
+    assert [p.name for p in tmp_path.iterdir()] == ["lenet5.svg"]
+
+
+def test_graph_without_graphviz_says_how_to_get_it(zoo_cli, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    result = zoo_cli("graph", "lenet5", "-o", str(tmp_path / "g.png"))
+    assert result.exit_code == 1
+    assert "needs Graphviz's `dot` program" in result.output and "apt-get install graphviz" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_graph_into_a_missing_folder(zoo_cli, tmp_path) -> None:
+    result = zoo_cli("graph", "lenet5", "-o", str(tmp_path / "missing" / "g.svg"))
+    assert result.exit_code == 1
+    assert "output folder" in result.output and "does not exist" in result.output
+
+
+def test_list_does_not_import_torch() -> None:
+    from .helpers import run_python
+
+    result = run_python(
+        "-c",
+        "import sys; from zoo_core.cli import cli; cli(['list'], standalone_mode=False); "
+        "print('torch' in sys.modules)",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "False"

@@ -1,0 +1,59 @@
+"""Recipes: the lesson's defaults, validation with clear messages, JSON round trips."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from zoo_core import Recipe, get_model_spec
+from zoo_core.recipe import RecipeError
+
+
+def test_defaults_are_the_lessons_recipe() -> None:
+    recipe = Recipe()
+    assert (recipe.dataset, recipe.input_size, recipe.batch_size) == ("fashion_mnist", (28, 28), 256)
+    assert (recipe.optimizer, recipe.lr, recipe.weight_decay) == ("adam", 1e-3, 1e-4)
+    assert (recipe.epochs, recipe.patience, recipe.val_fraction) == (50, 10, 0.2)
+    assert get_model_spec("fashion_cnn").recipe == Recipe(name="lesson")
+
+
+def test_json_round_trip(tmp_path) -> None:
+    recipe = get_model_spec("resnet18_small").recipe
+    path = tmp_path / "recipe.json"
+    path.write_text(json.dumps(recipe.to_dict()))
+    assert Recipe.from_file(path) == recipe
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"lr": -0.1}, "lr must be a positive number"),
+        ({"optimizer": "adamm"}, "unknown optimizer 'adamm'; choose one of adam, adamw, sgd"),
+        ({"schedule": "step"}, "unknown schedule"),
+        ({"batch_size": 0}, "batch_size must be a positive integer"),
+        ({"val_fraction": 1.5}, r"val_fraction must be a number in \[0, 1\)"),
+        ({"augment": ("flip", "rotate")}, "unknown augmentation 'rotate'"),
+        ({"input_size": (28,)}, "input_size must be two positive integers"),
+        ({"nesterov": True, "optimizer": "adam"}, "nesterov needs optimizer 'sgd'"),
+        ({"lr": float("nan")}, "lr must be a positive number"),
+        ({"epochs": True}, "epochs must be a positive integer"),
+    ],
+)
+def test_invalid_values_are_refused_with_what_would_be_right(changes, message) -> None:
+    with pytest.raises(RecipeError, match=message):
+        Recipe().replace(**changes)
+
+
+def test_unknown_field_suggests_the_closest() -> None:
+    with pytest.raises(RecipeError, match=r"unknown field 'learning_rate'.*Fields: name, dataset"):
+        Recipe.from_dict({"learning_rate": 0.1})
+    with pytest.raises(RecipeError, match="Did you mean 'epochs'"):
+        Recipe().replace(epoch=3)
+
+
+def test_unreadable_recipe_file(tmp_path) -> None:
+    path = tmp_path / "recipe.json"
+    path.write_text("{not json")
+    with pytest.raises(RecipeError, match="cannot read recipe file"):
+        Recipe.from_file(path)

@@ -1,0 +1,134 @@
+"""Third-party plugins installed for real: the example package, a broken one and a duplicate."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .helpers import ROOT, run_python
+
+EXAMPLE = ROOT / "examples" / "zoo-plugin-example"
+
+
+@pytest.fixture(scope="module")
+def example_site(tmp_path_factory) -> Path:
+    """The example plugin package, installed by pip into a folder put on PYTHONPATH."""
+    target = tmp_path_factory.mktemp("site")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(EXAMPLE),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return target
+
+
+def fake_distribution(site: Path, dist: str, plugin: str, source: str) -> None:
+    """Install a one-module plugin distribution by hand: its module and a dist-info folder."""
+    module = f"{dist.replace('-', '_')}_plugin"
+    (site / f"{module}.py").write_text(source)
+    info = site / f"{dist.replace('-', '_')}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[zoo]\n{plugin} = {module}\n")
+
+
+def zoo(*args: str, site: Path, **env: str) -> subprocess.CompletedProcess:
+    return run_python("-m", "zoo_core", *args, env={"PYTHONPATH": str(site), **env})
+
+
+def test_example_plugin_is_listed_built_and_attributed(example_site) -> None:
+    listed = zoo("list", "tiny*", "--json", site=example_site)
+    assert listed.returncode == 0, listed.stderr
+    (entry,) = json.loads(listed.stdout)
+    assert (entry["name"], entry["plugin"], entry["distribution"]) == (
+        "tinynet",
+        "tinynet",
+        "zoo-plugin-example",
+    )
+
+    built = run_python(
+        "-c",
+        "import torch, zoo_core as zoo; m = zoo.create_model('tinynet', num_classes=4); "
+        "print(tuple(m(torch.zeros(2, 1, 28, 28)).shape))",
+        env={"PYTHONPATH": str(example_site)},
+    )
+    assert built.stdout.strip() == "(2, 4)", built.stderr
+
+    shown = json.loads(zoo("plugins", "--json", site=example_site).stdout)
+    assert {
+        "name": "tinynet",
+        "distribution": "zoo-plugin-example",
+        "status": "ok",
+        "models": ["tinynet"],
+    }.items() <= next(p for p in shown if p["name"] == "tinynet").items()
+
+
+def test_torch_hub_lists_and_loads_third_party_models(example_site, tmp_path) -> None:
+    hub_dir = tmp_path / "hub"
+    hub_dir.mkdir()
+    (hub_dir / "owner_zoo_main").symlink_to(ROOT)  # what torch.hub's GitHub download leaves
+    script = (
+        f"import torch; torch.hub.set_dir({str(hub_dir)!r}); "
+        "names = torch.hub.list('owner/zoo:main', skip_validation=True, trust_repo=True); "
+        f"m = torch.hub.load({str(ROOT)!r}, 'tinynet', source='local', num_classes=3); "
+        "print(','.join(names)); print(tuple(m(torch.zeros(1, 1, 28, 28)).shape))"
+    )
+    result = run_python("-c", script, env={"PYTHONPATH": str(example_site)}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    names, shape = result.stdout.strip().splitlines()[-2:]
+    assert {"tinynet", "resnet18", "fashion_cnn"} <= set(names.split(","))
+    assert shape == "(1, 3)"
+
+
+def test_a_broken_plugin_is_skipped_reported_and_strict_mode_fails(tmp_path) -> None:
+    fake_distribution(tmp_path, "zoo-broken", "broken", "raise ImportError('needs frobnicate')\n")
+
+    listed = zoo("list", site=tmp_path)
+    assert listed.returncode == 0
+    assert "resnet18" in listed.stdout
+    assert "zoo plugin broken (zoo-broken 0.1) failed to load: ImportError: needs frobnicate" in listed.stderr
+    assert "Traceback" not in listed.stderr
+
+    shown = {p["name"]: p for p in json.loads(zoo("plugins", "--json", site=tmp_path).stdout)}
+    assert shown["broken"]["status"] == "failed"
+    assert shown["broken"]["error"] == "ImportError: needs frobnicate"
+    assert shown["lenet"]["status"] == "ok"
+
+    strict = zoo("list", site=tmp_path, ZOO_STRICT_PLUGINS="1")
+    assert strict.returncode == 1
+    assert strict.stderr.strip().splitlines() == [
+        "Error: zoo plugin broken (zoo-broken 0.1) failed to load: ImportError: needs frobnicate "
+        "(ZOO_STRICT_PLUGINS is set)"
+    ]
+
+
+def test_a_plugin_reusing_a_builtin_name_is_an_error_naming_both(tmp_path) -> None:
+    source = (
+        "from zoo_core import Recipe, hookimpl\n\n"
+        "@hookimpl\n"
+        "def zoo_register_models(register):\n"
+        "    register('lenet5', 'zoo_dupe_plugin:build', params=1, recipe=Recipe(), description='Mine.')\n"
+    )
+    fake_distribution(tmp_path, "zoo-dupe", "dupe", source)
+    result = zoo("list", site=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "Error: model 'lenet5' is registered by both plugin dupe (zoo-dupe 0.1) and plugin "
+        "lenet (zoo 0.1.0); uninstall or disable one of them"
+    )

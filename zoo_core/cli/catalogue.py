@@ -1,0 +1,171 @@
+"""Commands that describe the zoo: list, info, summary, plugins, graph."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .. import plugins
+from ..errors import ZooError
+from ..registry import ModelSpec, create_model, get_model_spec, list_models
+from . import cli, echo_json, echo_table
+
+
+def shape_text(shape: tuple[int, ...]) -> str:
+    return "x".join(str(d) for d in shape)
+
+
+def parse_shape(text: str, *, length: int, what: str) -> tuple[int, ...]:
+    """'1,28,28' -> (1, 28, 28), or a one-line error saying what form was expected."""
+    try:
+        values = tuple(int(v) for v in text.replace("x", ",").split(","))
+    except ValueError:
+        values = ()
+    if len(values) != length or any(v < 1 for v in values):
+        raise ZooError(f"{what} must be {length} positive integers separated by commas, got {text!r}")
+    return values
+
+
+@cli.command("list")
+@click.argument("pattern", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def list_command(pattern: str | None, as_json: bool) -> None:
+    """List registered models, optionally filtered by a shell PATTERN such as 'res*'."""
+    specs = [get_model_spec(name) for name in list_models(pattern)]
+    if as_json:
+        echo_json([spec.to_dict() for spec in specs])
+        return
+    if not specs:
+        raise ZooError(f"no model matches {pattern!r}; run `zoo list` to see them all")
+    echo_table(
+        ("name", "params", "input", "classes", "plugin"),
+        [(s.name, f"{s.params:,}", shape_text(s.input_shape), s.num_classes, s.origin.plugin) for s in specs],
+        right=(1, 3),
+    )
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def info(name: str, as_json: bool) -> None:
+    """Describe model NAME: parameters, FLOPs at its default input, recipe and plugin."""
+    import torch
+
+    from ..summary import count_flops
+
+    spec = get_model_spec(name)
+    with torch.device("meta"):  # shapes only: no memory, no weight initialisation
+        model = create_model(name)
+    flops = count_flops(model, spec.input_shape)
+    if as_json:
+        echo_json({**spec.to_dict(), "flops": flops})
+        return
+    click.echo(f"{spec.name}: {spec.description}")
+    echo_table(
+        None,
+        [
+            ("params", f"{spec.params:,}"),
+            ("input", shape_text(spec.input_shape)),
+            ("classes", spec.num_classes),
+            ("FLOPs", f"{flops / 1e9:.3f} G (forward, batch 1)"),
+            ("tags", ", ".join(spec.tags) or "-"),
+            ("plugin", str(spec.origin)),
+        ],
+    )
+    click.echo(f"default recipe {spec.recipe.name!r}:")
+    echo_table(None, [(f"  {k}", _recipe_value(v)) for k, v in spec.recipe.to_dict().items() if k != "name"])
+
+
+def _recipe_value(value: object) -> str:
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value) or "-"
+    return "-" if value is None else str(value)
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--input-size", help="Input as C,H,W (default: the model's); C sets in_channels.")
+@click.option("--num-classes", type=click.IntRange(min=1), help="Classes of the head.")
+@click.option(
+    "--depth",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="How many module levels down to report.",
+)
+def summary(name: str, input_size: str | None, num_classes: int | None, depth: int) -> None:
+    """Per-layer output shapes and parameter counts of model NAME for one input."""
+    from ..summary import layer_summary
+
+    spec = get_model_spec(name)
+    shape = parse_shape(input_size, length=3, what="--input-size") if input_size else spec.input_shape
+    model = create_model(name, in_channels=shape[0], num_classes=num_classes)
+    try:
+        rows = layer_summary(model, shape, depth=depth)
+    except RuntimeError as exc:
+        raise ZooError(
+            f"{name} cannot take a {shape_text(shape)} input: {str(exc).splitlines()[0]}"
+        ) from None
+    echo_table(
+        ("layer", "type", "output shape", "params"),
+        [
+            (r.name, r.kind, shape_text(r.output_shape) if r.output_shape else "-", f"{r.params:,}")
+            for r in rows
+        ],
+        right=(3,),
+    )
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    click.echo(f"input {shape_text(shape)}; {total:,} parameters ({trainable:,} trainable)")
+
+
+@cli.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def plugins_command(as_json: bool) -> None:
+    """List plugins: distribution, version, hooks, models, and why any failed."""
+    infos = plugins.plugin_infos()
+    if as_json:
+        echo_json([info.to_dict() for info in infos])
+        return
+    echo_table(
+        ("plugin", "distribution", "status", "hooks", "models"),
+        [
+            (
+                i.name,
+                f"{i.origin.distribution or '-'} {i.origin.version or ''}".strip(),
+                i.status if i.error is None else f"failed: {i.error}",
+                ", ".join(i.hooks) or "-",
+                ", ".join(i.models) or "-",
+            )
+            for i in infos
+        ],
+    )
+
+
+@cli.command()
+@click.argument("name")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Picture to write: .svg, .png or .pdf.",
+)
+@click.option("--input-size", help="Input as C,H,W (default: the model's).")
+@click.option(
+    "--depth",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="How many module levels to expand.",
+)
+def graph(name: str, output: Path, input_size: str | None, depth: int) -> None:
+    """Draw model NAME's layer graph to a picture (needs Graphviz's `dot`)."""
+    from ..graph import draw_graph
+
+    spec: ModelSpec = get_model_spec(name)
+    shape = parse_shape(input_size, length=3, what="--input-size") if input_size else spec.input_shape
+    draw_graph(create_model(name, in_channels=shape[0]), shape, output, depth=depth)
+    click.echo(f"wrote {output}")

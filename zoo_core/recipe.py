@@ -1,0 +1,138 @@
+"""A training recipe as plain, validated data: what to train on and how.
+
+The defaults are the lesson's recipe (Fashion-MNIST, 80/20 split, batch 256, Adam lr 1e-3 with
+weight decay 1e-4, up to 50 epochs, early stopping after 10 epochs without a better validation
+loss), so ``Recipe(name="lesson")`` is that recipe and a plugin states only what differs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ZooError, did_you_mean
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULES = ("constant", "onecycle", "cosine")
+AUGMENTATIONS = ("flip", "shift", "erase")
+
+
+class RecipeError(ZooError, ValueError):
+    """A recipe value out of range, an unknown name, or an unknown field."""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a model is trained; every field is JSON-serialisable and checked on creation."""
+
+    name: str = "lesson"
+    dataset: str = "fashion_mnist"
+    input_size: tuple[int, int] = (28, 28)
+    batch_size: int = 256
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    momentum: float = 0.9
+    nesterov: bool = False
+    schedule: str = "constant"
+    epochs: int = 50
+    patience: int | None = 10
+    val_fraction: float = 0.2
+    label_smoothing: float = 0.0
+    augment: tuple[str, ...] = field(default_factory=tuple)
+    tta: bool = False
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "input_size", tuple(self.input_size))
+        object.__setattr__(self, "augment", tuple(self.augment))
+        self._check()
+
+    def _check(self) -> None:
+        def fail(what: str) -> None:
+            raise RecipeError(f"recipe {self.name!r}: {what}")
+
+        if not isinstance(self.name, str) or not self.name:
+            fail("name must be a non-empty string")
+        if not isinstance(self.dataset, str) or not self.dataset:
+            fail("dataset must be a non-empty name such as 'fashion_mnist'")
+        if len(self.input_size) != 2 or not all(_is_int(v) and v > 0 for v in self.input_size):
+            fail(f"input_size must be two positive integers (height, width), got {self.input_size}")
+        for key in ("batch_size", "epochs"):
+            value = getattr(self, key)
+            if not _is_int(value) or value < 1:
+                fail(f"{key} must be a positive integer, got {value!r}")
+        if self.patience is not None and (not _is_int(self.patience) or self.patience < 1):
+            fail(f"patience must be a positive integer or null (no early stopping), got {self.patience!r}")
+        if not _is_int(self.seed):
+            fail(f"seed must be an integer, got {self.seed!r}")
+        if self.optimizer not in OPTIMIZERS:
+            fail(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        if self.schedule not in SCHEDULES:
+            fail(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
+        for item in self.augment:
+            if item not in AUGMENTATIONS:
+                fail(f"unknown augmentation {item!r}; choose from {', '.join(AUGMENTATIONS)}")
+        if not _is_number(self.lr) or self.lr <= 0:
+            fail(f"lr must be a positive number, got {self.lr!r}")
+        if not _is_number(self.weight_decay) or self.weight_decay < 0:
+            fail(f"weight_decay must be a number >= 0, got {self.weight_decay!r}")
+        for key in ("momentum", "val_fraction", "label_smoothing"):
+            value = getattr(self, key)
+            if not _is_number(value) or not 0 <= value < 1:
+                fail(f"{key} must be a number in [0, 1), got {value!r}")
+        if not isinstance(self.nesterov, bool) or not isinstance(self.tta, bool):
+            fail("nesterov and tta must be true or false")
+        if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):
+            fail("nesterov needs optimizer 'sgd' with a momentum > 0")
+
+    def replace(self, **changes: Any) -> Recipe:
+        """A copy with some fields changed, checked like a new recipe."""
+        _check_keys(changes, self.name)
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["input_size"] = list(self.input_size)
+        data["augment"] = list(self.augment)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Recipe:
+        _check_keys(data, str(data.get("name", "?")))
+        return cls(**data)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Recipe:
+        """Read a recipe written by :meth:`to_dict` as JSON (``recipe.json`` in a run directory)."""
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise RecipeError(f"cannot read recipe file {path}: {exc}") from None
+        if not isinstance(data, dict):
+            raise RecipeError(f"recipe file {path} must hold a JSON object of recipe fields")
+        return cls.from_dict(data)
+
+
+FIELDS = tuple(f.name for f in dataclasses.fields(Recipe))
+
+
+def _check_keys(data: dict[str, Any], name: str) -> None:
+    for key in data:
+        if key not in FIELDS:
+            raise RecipeError(
+                f"recipe {name!r}: unknown field {key!r}.{did_you_mean(key, FIELDS)}"
+                f" Fields: {', '.join(FIELDS)}"
+            )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return _is_int(value) or (isinstance(value, float) and math.isfinite(value))

@@ -87,7 +87,12 @@ def test_plugins_json(zoo_cli) -> None:
         "error": None,
         "hooks": ["zoo_register_models"],
         "models": ["lenet5", "lenet5_bn"],
+        "datasets": [],
     }
+    fashion = next(p for p in data if p["name"] == "fashion_mnist")
+    assert fashion["datasets"] == ["fashion_mnist"] and fashion["hooks"] == ["zoo_register_datasets"]
+    run_log = next(p for p in data if p["name"] == "run_log")
+    assert run_log["hooks"] == ["zoo_train_end", "zoo_train_epoch_end"]
 
 
 def test_graph_writes_a_picture(zoo_cli, tmp_path) -> None:

@@ -11,7 +11,16 @@ from zoo_core.errors import BuilderArgumentError, PluginError, PluginWarning, Un
 from zoo_core.plugins import PluginHost, discover_entry_points, source_tree_entry_points
 from zoo_core.registry import PluginOrigin
 
-BUILTIN_PLUGINS = {"alexnet", "fashion_cnn", "googlenet", "lenet", "resnet", "vgg"}
+BUILTIN_PLUGINS = {
+    "alexnet",
+    "fashion_cnn",
+    "fashion_mnist",
+    "googlenet",
+    "lenet",
+    "resnet",
+    "run_log",
+    "vgg",
+}
 
 
 def toy(*, num_classes: int = 2, in_channels: int = 1, hidden: int = 4) -> torch.nn.Module:
@@ -151,7 +160,7 @@ def test_misspelt_hook_is_rejected_and_named() -> None:
     [
         ({"name": "ResNet"}, "lowercase letters, digits and underscores"),
         ({"params": 0}, "params must be a positive integer"),
-        ({"recipe": {"lr": 1}}, "recipe must be a zoo_core.Recipe"),
+        ({"recipe": {"lr": 1}}, "recipe and recipes must be zoo_core.Recipe objects"),
         ({"input_size": (28,)}, r"input_size must be \(height, width\)"),
         ({"description": " "}, "description must be a non-empty string"),
     ],

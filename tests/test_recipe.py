@@ -15,7 +15,7 @@ def test_defaults_are_the_lessons_recipe() -> None:
     assert (recipe.dataset, recipe.input_size, recipe.batch_size) == ("fashion_mnist", (28, 28), 256)
     assert (recipe.optimizer, recipe.lr, recipe.weight_decay) == ("adam", 1e-3, 1e-4)
     assert (recipe.epochs, recipe.patience, recipe.val_fraction) == (50, 10, 0.2)
-    assert get_model_spec("fashion_cnn").recipe == Recipe(name="lesson")
+    assert get_model_spec("fashion_cnn").find_recipe("lesson") == Recipe(name="lesson")
 
 
 def test_json_round_trip(tmp_path) -> None:

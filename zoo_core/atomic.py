@@ -26,11 +26,11 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         raise ZooError(f"cannot write to {folder}: {exc.strerror or exc}") from None
     os.close(fd)
     tmp = Path(name)
-    tmp.chmod(0o666 & ~_umask())  # mkstemp makes the file private; give it a normal file's mode
     try:
         yield tmp
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
+        tmp.chmod(0o666 & ~_umask())  # mkstemp made it private; give it a normal file's mode
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)

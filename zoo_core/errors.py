@@ -11,7 +11,7 @@ class ZooError(Exception):
 
 
 class UnknownModelError(ZooError, KeyError):
-    """A model name that no plugin registered."""
+    """A model (or dataset, or exporter) name that no plugin registered."""
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0])

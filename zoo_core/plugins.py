@@ -12,6 +12,7 @@ import importlib.metadata as metadata
 import os
 import tomllib
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -20,7 +21,9 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
+from .data import DatasetSpec, dataset_registrar
 from .errors import PluginError, PluginWarning
+from .exporters import ExporterSpec, exporter_registrar
 from .registry import ModelSpec, PluginOrigin, Registry, model_registrar
 
 ENTRY_POINT_GROUP = "zoo"
@@ -40,6 +43,8 @@ class PluginInfo:
     error: str | None = None
     hooks: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
+    datasets: list[str] = field(default_factory=list)
+    exporters: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -51,6 +56,8 @@ class PluginInfo:
             "error": self.error,
             "hooks": self.hooks,
             "models": self.models,
+            "datasets": self.datasets,
+            "exporters": self.exporters,
         }
 
 
@@ -66,7 +73,9 @@ class PluginHost:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self.infos: dict[str, PluginInfo] = {}
-        self._registry: Registry | None = None
+        self._registry: Registry[ModelSpec] | None = None
+        self._datasets: Registry[DatasetSpec] | None = None
+        self._exporters: Registry[ExporterSpec] | None = None
 
     def load_entry_points(self) -> None:
         """Import every plugin of the ``zoo`` group; one that raises is skipped and reported."""
@@ -105,35 +114,56 @@ class PluginHost:
             return info
         info.hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
         self.infos[name] = info
-        self._registry = None
+        self._registry = self._datasets = self._exporters = None
         return info
 
     def unregister(self, name: str) -> None:
         if self.pm.get_plugin(name) is not None:
             self.pm.unregister(name=name)
         self.infos.pop(name, None)
-        self._registry = None
+        self._registry = self._datasets = self._exporters = None
 
     @property
-    def registry(self) -> Registry:
+    def registry(self) -> Registry[ModelSpec]:
         """The model registry, built on first use from every loaded plugin's registrations."""
         if self._registry is None:
-            self._registry = self._build_registry()
+            registry = Registry("model", hint="Run `zoo list` to see every registered model.")
+            self._registry = self._collect("zoo_register_models", model_registrar, registry, "models")
         return self._registry
 
-    def _build_registry(self) -> Registry:
-        registry = Registry()
-        for impl in self.pm.hook.zoo_register_models.get_hookimpls():
+    @property
+    def datasets(self) -> Registry[DatasetSpec]:
+        """The datasets that plugins registered through the trainer hook."""
+        if self._datasets is None:
+            self._datasets = self._collect(
+                "zoo_register_datasets", dataset_registrar, Registry("dataset"), "datasets"
+            )
+        return self._datasets
+
+    @property
+    def exporters(self) -> Registry[ExporterSpec]:
+        """The export formats that plugins registered, the built-in ones included."""
+        if self._exporters is None:
+            registry = Registry("exporter")
+            self._exporters = self._collect(
+                "zoo_register_exporters", exporter_registrar, registry, "exporters"
+            )
+        return self._exporters
+
+    def _collect(self, hook: str, registrar: Callable, registry: Registry, field: str) -> Registry:
+        """Call every implementation of a registration hook with its plugin's own ``register``,
+        keeping a plugin's entries only if its whole hook returns."""
+        for impl in getattr(self.pm.hook, hook).get_hookimpls():
             info = self.infos[impl.plugin_name]
-            staged: list[ModelSpec] = []
+            staged: list = []
             try:
-                impl.function(register=model_registrar(info.origin, staged))
+                impl.function(register=registrar(info.origin, staged))
             except Exception as exc:
-                self._record_failure(info, exc, "failed while registering models")
+                self._record_failure(info, exc, f"failed while registering {field}")
                 continue
             for spec in staged:
                 registry.add(spec)
-            info.models = [spec.name for spec in staged]
+            setattr(info, field, [spec.name for spec in staged])
         return registry
 
     def _record_failure(self, info: PluginInfo, exc: Exception, what: str) -> None:
@@ -141,7 +171,8 @@ class PluginHost:
         message = f"zoo plugin {info.origin} {what}: {reason}"
         if self.strict:
             raise PluginError(f"{message} ({STRICT_ENV} is set)") from exc
-        info.status, info.error, info.models = "failed", reason, []
+        info.status, info.error = "failed", reason
+        info.models, info.datasets, info.exporters = [], [], []
         self.infos[info.name] = info
         if self.pm.get_plugin(info.name) is not None:
             self.pm.unregister(name=info.name)
@@ -208,7 +239,7 @@ def reset() -> None:
 
 
 def plugin_infos() -> list[PluginInfo]:
-    """Every plugin, loaded or failed, with the models it registered."""
+    """Every plugin, loaded or failed, with the models and datasets it registered."""
     host = get_host()
-    host.registry  # noqa: B018 - registering models fills in each plugin's model list
+    host.registry, host.datasets, host.exporters  # noqa: B018 - registering fills in each plugin's lists
     return sorted(host.infos.values(), key=lambda info: info.name)

@@ -9,10 +9,10 @@ import inspect
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from .errors import BuilderArgumentError, PluginError, UnknownModelError, did_you_mean
-from .recipe import Recipe
+from .recipe import Recipe, RecipeError
 
 if TYPE_CHECKING:
     import torch
@@ -38,10 +38,11 @@ class PluginOrigin:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One registered architecture: how to build it, its default configuration and recipe.
+    """One registered architecture: how to build it, its default configuration and recipes.
 
     ``params`` is the parameter count at the default configuration, declared so that listing
-    needs no torch; a test builds every model and checks it.
+    needs no torch; a test builds every model and checks it. ``recipe`` is the default training
+    recipe; ``recipes`` are alternatives a user picks by name.
     """
 
     name: str
@@ -54,6 +55,19 @@ class ModelSpec:
     input_size: tuple[int, int]
     origin: PluginOrigin
     tags: tuple[str, ...] = field(default_factory=tuple)
+    recipes: tuple[Recipe, ...] = field(default_factory=tuple)
+
+    def find_recipe(self, name: str | None = None) -> Recipe:
+        """The recipe called ``name`` (the default recipe when None)."""
+        if name is None:
+            return self.recipe
+        known = {r.name: r for r in (self.recipe, *self.recipes)}
+        if name not in known:
+            raise RecipeError(
+                f"{self.name} has no recipe {name!r}; its recipes: {', '.join(known)} "
+                "(or give a recipe .json file)"
+            )
+        return known[name]
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -64,13 +78,7 @@ class ModelSpec:
         """The builder callable, importing it first when it was registered as 'module:function'."""
         if callable(self.builder):
             return self.builder
-        module_name, _, attr = self.builder.partition(":")
-        try:
-            return getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError) as exc:
-            raise PluginError(
-                f"model {self.name!r} from plugin {self.origin}: cannot load builder {self.builder!r}: {exc}"
-            ) from exc
+        return import_object(self.builder, f"model {self.name!r} from plugin {self.origin}")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -85,20 +93,32 @@ class ModelSpec:
             "distribution": self.origin.distribution,
             "version": self.origin.version,
             "recipe": self.recipe.to_dict(),
+            "recipes": [r.name for r in (self.recipe, *self.recipes)],
         }
 
 
-class Registry:
-    """Model specs by name; adding a name twice is an error naming both plugins."""
+class Registered(Protocol):
+    name: str
+    origin: PluginOrigin
 
-    def __init__(self) -> None:
-        self._specs: dict[str, ModelSpec] = {}
 
-    def add(self, spec: ModelSpec) -> None:
+T = TypeVar("T", bound=Registered)
+
+
+class Registry(Generic[T]):
+    """Registered entries of one kind (models, datasets, exporters) by name; registering a name
+    twice is an error naming both plugins."""
+
+    def __init__(self, kind: str = "model", *, hint: str | None = None) -> None:
+        self.kind = kind
+        self.hint = hint
+        self._specs: dict[str, T] = {}
+
+    def add(self, spec: T) -> None:
         if spec.name in self._specs:
             first = self._specs[spec.name].origin
             raise PluginError(
-                f"model {spec.name!r} is registered by both plugin {first} and plugin "
+                f"{self.kind} {spec.name!r} is registered by both plugin {first} and plugin "
                 f"{spec.origin}; uninstall or disable one of them"
             )
         self._specs[spec.name] = spec
@@ -109,16 +129,16 @@ class Registry:
             names = [n for n in names if fnmatch.fnmatchcase(n, pattern.lower())]
         return names
 
-    def get(self, name: str) -> ModelSpec:
+    def get(self, name: str) -> T:
         try:
             return self._specs[name]
         except KeyError:
+            hint = self.hint or f"Registered {self.kind}s: {', '.join(self.names()) or 'none'}."
             raise UnknownModelError(
-                f"unknown model {name!r}.{did_you_mean(name, self._specs)}"
-                " Run `zoo list` to see every registered model."
+                f"unknown {self.kind} {name!r}.{did_you_mean(name, self._specs)} {hint}"
             ) from None
 
-    def __iter__(self) -> Iterator[ModelSpec]:
+    def __iter__(self) -> Iterator[T]:
         return (self._specs[n] for n in sorted(self._specs))
 
     def __len__(self) -> int:
@@ -140,6 +160,7 @@ def model_registrar(origin: PluginOrigin, staged: list[ModelSpec]) -> Callable[.
         in_channels: int = 3,
         input_size: tuple[int, int] = (224, 224),
         tags: tuple[str, ...] | list[str] = (),
+        recipes: tuple[Recipe, ...] | list[Recipe] = (),
     ) -> None:
         def fail(what: str) -> None:
             raise PluginError(f"plugin {origin} registered model {name!r}: {what}")
@@ -148,8 +169,11 @@ def model_registrar(origin: PluginOrigin, staged: list[ModelSpec]) -> Callable[.
             fail("a model name must be lowercase letters, digits and underscores, starting with a letter")
         if not callable(builder) and not (isinstance(builder, str) and ":" in builder):
             fail("builder must be a callable or a 'module:function' string")
-        if not isinstance(recipe, Recipe):
-            fail(f"recipe must be a zoo_core.Recipe, got {type(recipe).__name__}")
+        if not all(isinstance(r, Recipe) for r in (recipe, *recipes)):
+            fail("recipe and recipes must be zoo_core.Recipe objects")
+        names = [r.name for r in (recipe, *recipes)]
+        if len(set(names)) != len(names):
+            fail(f"recipe names must differ, got {', '.join(names)}")
         for key, value in (("params", params), ("num_classes", num_classes), ("in_channels", in_channels)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 fail(f"{key} must be a positive integer, got {value!r}")
@@ -172,10 +196,20 @@ def model_registrar(origin: PluginOrigin, staged: list[ModelSpec]) -> Callable[.
                 input_size=size,  # type: ignore[arg-type]
                 origin=origin,
                 tags=tuple(tags),
+                recipes=tuple(recipes),
             )
         )
 
     return register
+
+
+def import_object(reference: str, owner: str) -> Any:
+    """Import ``'module:attribute'``; a failure names ``owner`` and the reference."""
+    module_name, _, attr = reference.partition(":")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise PluginError(f"{owner}: cannot load {reference!r}: {exc}") from exc
 
 
 def list_models(pattern: str | None = None) -> list[str]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from torch import nn
 
+from ..layers import FitPool2d
+
 
 def alexnet(*, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5) -> nn.Module:
-    """The adaptive pool is the identity at 224x224 and maps other sizes to the 5x5 fc input."""
+    """The fit-pool is skipped at 224x224 and maps other sizes to the 5x5 fc input."""
     return nn.Sequential(
         nn.Conv2d(in_channels, 96, kernel_size=11, stride=4, padding=1),
         nn.ReLU(),
@@ -21,7 +23,7 @@ def alexnet(*, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0
         nn.Conv2d(384, 256, kernel_size=3, padding=1),
         nn.ReLU(),
         nn.MaxPool2d(kernel_size=3, stride=2),
-        nn.AdaptiveAvgPool2d((5, 5)),
+        FitPool2d((5, 5)),
         nn.Flatten(),
         nn.Linear(256 * 5 * 5, 4096),
         nn.ReLU(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from ..layers import FitPool2d
 from .batch_norm import BatchNorm
 
 
@@ -19,7 +20,7 @@ def _lenet(num_classes: int, in_channels: int, *, batch_norm: bool) -> nn.Module
     def norm(features: int, num_dims: int) -> list[nn.Module]:
         return [BatchNorm(features, num_dims)] if batch_norm else []
 
-    # The adaptive pool is the identity at 28x28 and maps other input sizes to the 5x5 fc input.
+    # The fit-pool is skipped at 28x28 and maps other input sizes to the 5x5 fc input.
     return nn.Sequential(
         nn.Conv2d(in_channels, 6, kernel_size=5, padding=2),
         *norm(6, 4),
@@ -29,7 +30,7 @@ def _lenet(num_classes: int, in_channels: int, *, batch_norm: bool) -> nn.Module
         *norm(16, 4),
         nn.Tanh(),
         nn.AvgPool2d(kernel_size=2, stride=2),
-        nn.AdaptiveAvgPool2d((5, 5)),
+        FitPool2d((5, 5)),
         nn.Flatten(),
         nn.Linear(16 * 5 * 5, 120),
         *norm(120, 2),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from ..layers import FitPool2d
+
 ARCHS: dict[str, tuple[tuple[int, int], ...]] = {
     "vgg11": ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512)),
     "vgg13": ((2, 64), (2, 128), (2, 256), (2, 512), (2, 512)),
@@ -24,14 +26,14 @@ def vgg_block(num_convs: int, in_channels: int, out_channels: int) -> nn.Sequent
 def vgg(
     arch: tuple[tuple[int, int], ...], *, num_classes: int, in_channels: int, dropout: float = 0.5
 ) -> nn.Sequential:
-    """The adaptive pool is the identity at 224x224 and maps other sizes to the 7x7 fc input."""
+    """The fit-pool is skipped at 224x224 and maps other sizes to the 7x7 fc input."""
     blocks = []
     for num_convs, out_channels in arch:
         blocks.append(vgg_block(num_convs, in_channels, out_channels))
         in_channels = out_channels
     return nn.Sequential(
         *blocks,
-        nn.AdaptiveAvgPool2d((7, 7)),
+        FitPool2d((7, 7)),
         nn.Flatten(),
         nn.Linear(in_channels * 7 * 7, 4096),
         nn.ReLU(),

@@ -61,4 +61,5 @@ def main() -> None:
     cli()
 
 
-from . import catalogue  # noqa: E402,F401 - registers the catalogue commands on ``cli``
+# The command modules register themselves on ``cli``.
+from . import catalogue, export, train  # noqa: E402,F401

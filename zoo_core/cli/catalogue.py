@@ -129,14 +129,23 @@ def plugins_command(as_json: bool) -> None:
         echo_json([info.to_dict() for info in infos])
         return
     echo_table(
-        ("plugin", "distribution", "status", "hooks", "models"),
+        ("plugin", "distribution", "status", "hooks", "registers"),
         [
             (
                 i.name,
                 f"{i.origin.distribution or '-'} {i.origin.version or ''}".strip(),
                 i.status if i.error is None else f"failed: {i.error}",
-                ", ".join(i.hooks) or "-",
-                ", ".join(i.models) or "-",
+                ", ".join(h.removeprefix("zoo_") for h in i.hooks) or "-",
+                "; ".join(
+                    f"{kind}: {', '.join(names)}"
+                    for kind, names in (
+                        ("models", i.models),
+                        ("datasets", i.datasets),
+                        ("exporters", i.exporters),
+                    )
+                    if names
+                )
+                or "-",
             )
             for i in infos
         ],

@@ -1,0 +1,197 @@
+"""Training on real Fashion-MNIST slices: learning, run files, resume after SIGKILL, DDP, errors."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from zoo_core import fashion_mnist
+from zoo_core.weights import load_weights
+
+SMOKE = ["--subset", "2000", "--no-progress", "--device", "cpu"]
+
+
+def zoo_process(*args: str, cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "zoo_core", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def zoo_run(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "zoo_core", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    """A three-epoch run of fashion_cnn on 3,000 real training images."""
+    cwd = tmp_path_factory.mktemp("train")
+    result = zoo_run(
+        "train",
+        "fashion_cnn",
+        "--recipe",
+        "lesson",
+        "--epochs",
+        "3",
+        "--subset",
+        "3000",
+        "--no-progress",
+        "--out",
+        "run",
+        cwd=cwd,
+    )
+    assert result.returncode == 0, result.stderr
+    return cwd / "run"
+
+
+def test_a_short_run_learns_and_writes_its_run_folder(trained) -> None:
+    report = json.loads((trained / "report.json").read_text())
+    assert report["test_accuracy"] > 0.6  # chance is 0.1
+    assert report["epochs"] == 3 and report["steps"] == 30  # 2,400 training images, batch 256
+    assert 1 <= report["best_epoch"] <= 3
+    assert report["test_images"] == 600
+    assert report["images_per_second"] > 0 and report["device"].startswith("cpu")
+    metrics = [json.loads(line) for line in (trained / "metrics.jsonl").read_text().splitlines()]
+    assert [m["epoch"] for m in metrics] == [1, 2, 3]
+    assert metrics[-1]["train_loss"] < metrics[0]["train_loss"]
+    assert json.loads((trained / "recipe.json").read_text())["name"] == "lesson"
+    assert (trained / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    _, meta = load_weights(trained / "best.safetensors")
+    assert meta["model"] == "fashion_cnn" and json.loads(meta["labels"])[0] == "T-shirt/top"
+    checkpoint = torch.load(trained / "checkpoint.pt", weights_only=True)
+    assert checkpoint["trainer"]["epoch"] == 3 and len(checkpoint["history"]) == 3
+
+
+def test_eval_reproduces_the_reported_test_accuracy(trained, zoo_cli) -> None:
+    report = json.loads((trained / "report.json").read_text())
+    result = zoo_cli("eval", "fashion_cnn", "--weights", str(trained / "best.safetensors"), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["images"] == 10_000  # eval uses the whole test set
+    assert len(data["per_class_accuracy"]) == 10
+    assert abs(data["accuracy"] - report["test_accuracy"]) < 0.05
+    val = json.loads(
+        zoo_cli(
+            "eval", "fashion_cnn", "--weights", str(trained / "best.safetensors"), "--split", "val", "--json"
+        ).output
+    )
+    assert val["images"] == 12_000  # the lesson's 20% of 60,000
+    text = zoo_cli("eval", "fashion_cnn", "--weights", str(trained / "best.safetensors")).output
+    assert "accuracy" in text and "Ankle boot" in text
+
+
+def test_eval_refuses_weights_of_another_model(trained, zoo_cli) -> None:
+    result = zoo_cli("eval", "lenet5", "--weights", str(trained / "best.safetensors"))
+    assert result.exit_code == 1
+    assert "holds weights for 'fashion_cnn', not 'lenet5'" in result.output
+
+
+def test_resume_after_sigkill_gives_the_same_weights(tmp_path) -> None:
+    args = ["train", "fashion_cnn", "--epochs", "4", *SMOKE]
+    straight = zoo_run(*args, "--out", "straight", cwd=tmp_path)
+    assert straight.returncode == 0, straight.stderr
+
+    victim = zoo_process(*args, "--out", "killed", cwd=tmp_path)
+    checkpoint = tmp_path / "killed" / "checkpoint.pt"
+    deadline = time.monotonic() + 300
+    while not checkpoint.exists():  # the first epoch is saved; the second is under way
+        assert victim.poll() is None, victim.stderr.read()
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    assert victim.returncode == -signal.SIGKILL
+    assert not (tmp_path / "killed" / "report.json").exists()
+
+    resumed = zoo_run("train", "--resume", "killed", "--no-progress", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming" in resumed.stdout
+    for name in ("best.safetensors",):
+        a, _ = load_weights(tmp_path / "straight" / name)
+        b, _ = load_weights(tmp_path / "killed" / name)
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    last_a = torch.load(tmp_path / "straight" / "checkpoint.pt", weights_only=True)
+    last_b = torch.load(tmp_path / "killed" / "checkpoint.pt", weights_only=True)
+    assert all(torch.equal(last_a["model"][k], last_b["model"][k]) for k in last_a["model"])
+    assert last_a["history"][-1]["val_loss"] == last_b["history"][-1]["val_loss"]
+    report_a = json.loads((tmp_path / "straight" / "report.json").read_text())
+    report_b = json.loads((tmp_path / "killed" / "report.json").read_text())
+    assert report_a["test_accuracy"] == report_b["test_accuracy"]
+    assert len((tmp_path / "killed" / "metrics.jsonl").read_text().splitlines()) == 4
+
+
+def test_two_process_ddp_on_gloo_ends_with_identical_weights(tmp_path) -> None:
+    result = zoo_run(
+        "train", "fashion_cnn", "--nproc", "2", "--epochs", "2", *SMOKE, "--out", "ddp", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "ddp" / "report.json").read_text())
+    assert report["world_size"] == 2
+    first, second = report["rank_checksums"]
+    assert first == second
+    assert report["test_accuracy"] > 0.5
+    assert report["steps"] == 14  # 800 images per process and epoch, 128 a step: 7 steps, 2 epochs
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--optimizer", "adamm"], "unknown optimizer 'adamm'; choose one of adam, adamw, sgd"),
+        (["--lr", "-0.1"], "lr must be a positive number, got -0.1"),
+        (["--augment", "flip,spin"], "unknown augmentation 'spin'"),
+        (["--recipe", "turbo"], "fashion_cnn has no recipe 'turbo'; its recipes: "),
+        (["--max-steps", "0"], "--max-steps must be a positive integer"),
+    ],
+)
+def test_invalid_overrides_fail_before_a_run_folder_exists(
+    zoo_cli, tmp_path, monkeypatch, args, message
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = zoo_cli("train", "fashion_cnn", *args, "--no-progress")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ") and message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_dataset_is_a_one_line_error(zoo_cli, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(fashion_mnist, "DEBIAN_DIR", tmp_path / "no-debian-package")
+    result = zoo_cli("train", "fashion_cnn", "--data-dir", str(tmp_path / "data"), "--no-download")
+    assert result.exit_code == 1
+    assert len(result.output.strip().splitlines()) == 1
+    assert "Fashion-MNIST is not in" in result.output
+    assert "apt-get install dataset-fashion-mnist" in result.output
+    assert not (tmp_path / "runs").exists()
+
+
+def test_debian_files_are_unpacked_into_the_data_dir(tmp_path, monkeypatch) -> None:
+    if not fashion_mnist.DEBIAN_DIR.is_dir():
+        pytest.fail("Debian's dataset-fashion-mnist is not installed: run ./install.sh")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    data = fashion_mnist.load(data_dir=tmp_path / "data", download=False)
+    assert data.train_images.shape == (60_000, 1, 28, 28) and data.test_labels.shape == (10_000,)
+    assert sorted(p.name for p in fashion_mnist.raw_folder(tmp_path / "data").iterdir()) == sorted(
+        fashion_mnist.RAW_FILES
+    )
+
+
+def test_a_diverging_run_stops_with_a_clear_error_and_leaves_nothing(zoo_cli, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = zoo_cli("train", "fashion_cnn", "--optimizer", "sgd", "--lr", "1e30", "--epochs", "2", *SMOKE)
+    assert result.exit_code == 1
+    assert "training diverged: the loss became nan in epoch 1" in result.output
+    assert list((tmp_path / "runs").iterdir()) == []

@@ -1,0 +1,215 @@
+"""Commands that train and evaluate: train, eval."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import ZooError
+from ..recipe import Recipe
+from ..registry import get_model_spec
+from . import cli, echo_json, echo_table
+
+# CLI option -> recipe field, for the overrides `zoo train` accepts.
+OVERRIDES = {
+    "epochs": "epochs",
+    "batch_size": "batch_size",
+    "lr": "lr",
+    "weight_decay": "weight_decay",
+    "optimizer": "optimizer",
+    "schedule": "schedule",
+    "patience": "patience",
+    "label_smoothing": "label_smoothing",
+    "augment": "augment",
+    "seed": "seed",
+}
+
+
+def data_options(command):
+    command = click.option("--no-download", is_flag=True, help="Never download the dataset.")(command)
+    command = click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Where the dataset is (default: $ZOO_DATA_DIR, the user cache, system packages).",
+    )(command)
+    command = click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")(
+        command
+    )
+    return command
+
+
+def build_recipe(name: str, recipe_ref: str | None, overrides: dict[str, object]) -> Recipe:
+    """The model's recipe (default, by name, or from a .json file) with the overrides applied."""
+    if recipe_ref and (recipe_ref.endswith(".json") or Path(recipe_ref).is_file()):
+        recipe = Recipe.from_file(recipe_ref)
+    else:
+        recipe = get_model_spec(name).find_recipe(recipe_ref)
+    changes = {OVERRIDES[k]: v for k, v in overrides.items() if v is not None}
+    if "augment" in changes:
+        text = str(changes["augment"]).strip()
+        changes["augment"] = () if text in ("", "none") else tuple(a.strip() for a in text.split(","))
+    if changes.get("patience") == 0:
+        changes["patience"] = None
+    return recipe.replace(**changes) if changes else recipe
+
+
+@cli.command()
+@click.argument("name", required=False)
+@click.option(
+    "--recipe", "recipe_ref", help="One of the model's recipes (see `zoo info NAME`) or a recipe .json file."
+)
+@click.option("--epochs", type=int, help="Most epochs to train.")
+@click.option("--batch-size", type=int, help="Images per optimizer step (over all processes).")
+@click.option("--lr", type=float, help="Learning rate (the peak rate for one-cycle).")
+@click.option("--weight-decay", type=float)
+@click.option("--optimizer", help="adam, adamw or sgd.")
+@click.option("--schedule", help="constant, onecycle or cosine.")
+@click.option(
+    "--patience", type=int, help="Stop after this many epochs without a better validation loss; 0: never."
+)
+@click.option("--label-smoothing", type=float)
+@click.option("--augment", help="Comma-separated: flip, shift, erase; or none.")
+@click.option("--seed", type=int)
+@click.option("--amp/--no-amp", default=None, help="bf16 autocast (default: on for CUDA, off on the CPU).")
+@click.option("--channels-last/--no-channels-last", default=True, show_default=True)
+@click.option("--max-steps", type=int, help="Stop after this many optimizer steps (smoke runs).")
+@click.option("--subset", type=int, help="Train on the first N training images only (smoke runs).")
+@click.option("--out", type=click.Path(path_type=Path), help="Run folder (default: runs/NAME-TIMESTAMP).")
+@click.option(
+    "--resume",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Continue this run folder from its last checkpoint.",
+)
+@click.option("--nproc", type=click.IntRange(min=1), help="Launch N data-parallel processes with torchrun.")
+@click.option("--progress/--no-progress", default=True, help="A progress bar per epoch on stderr.")
+@data_options
+def train(
+    name: str | None,
+    recipe_ref: str | None,
+    amp: bool | None,
+    channels_last: bool,
+    max_steps: int | None,
+    subset: int | None,
+    out: Path | None,
+    resume: Path | None,
+    nproc: int | None,
+    progress: bool,
+    device: str,
+    data_dir: Path | None,
+    no_download: bool,
+    **overrides: object,
+) -> None:
+    """Train model NAME with its default recipe (or --recipe), overriding any recipe field.
+
+    Writes runs/NAME-TIMESTAMP/ (recipe, metrics, best weights, checkpoint, report, curves);
+    --resume RUN continues a run exactly where it stopped.
+    """
+    from ..trainer import Settings
+    from ..trainer import resume as resume_run
+    from ..trainer import train as train_run
+
+    if nproc and nproc > 1 and "WORLD_SIZE" not in os.environ:
+        sys.exit(launch_torchrun(nproc))
+    settings = Settings(
+        device=device,
+        amp=amp,
+        channels_last=channels_last,
+        max_steps=max_steps,
+        subset=subset,
+        data_dir=str(data_dir) if data_dir else None,
+        download=not no_download,
+    )
+    if resume is not None:
+        changed = [k for k, v in overrides.items() if v is not None] + (["--recipe"] if recipe_ref else [])
+        if changed:
+            raise ZooError(f"a resumed run keeps its recipe; drop {', '.join(changed)} or start a new run")
+        from ..run import Run
+
+        run = Run.open(resume)
+        if name and name != run.model:
+            raise ZooError(f"{resume} is a run of {run.model!r}, not {name!r}")
+        kept = {**run.settings, "device": device} if device != "auto" else run.settings
+        resume_run(resume, settings=Settings(**kept), progress=progress)
+        return
+    if not name:
+        raise ZooError("name a model to train (see `zoo list`), or give --resume RUN")
+    recipe = build_recipe(name, recipe_ref, overrides)
+    train_run(name, recipe, settings, out=out, progress=progress)
+
+
+def launch_torchrun(nproc: int) -> int:
+    """Re-run this very command under torchrun with ``nproc`` processes on this machine."""
+    args, skip = [], False
+    for arg in sys.argv[1:]:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            args.append(arg)
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc-per-node={nproc}",
+        "-m",
+        "zoo_core",
+        *args,
+    ]
+    return subprocess.call(command)
+
+
+@cli.command("eval")
+@click.argument("name")
+@click.option(
+    "--weights", "weights", required=True, help="A weights .safetensors file (e.g. a run's best.safetensors)."
+)
+@click.option("--split", type=click.Choice(["test", "val"]), default="test", show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=1024, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@data_options
+def eval_command(
+    name: str,
+    weights: str,
+    split: str,
+    batch_size: int,
+    as_json: bool,
+    device: str,
+    data_dir: Path | None,
+    no_download: bool,
+) -> None:
+    """Evaluate model NAME with --weights: loss, accuracy and per-class accuracy."""
+    from ..evaluation import evaluate_weights
+    from ..trainer import resolve_device
+
+    result, facts = evaluate_weights(
+        name,
+        weights,
+        split=split,
+        device=resolve_device(device),
+        data_dir=data_dir,
+        download=not no_download,
+        batch_size=batch_size,
+    )
+    per_class = dict(zip(facts["classes"], result.per_class_accuracy(), strict=True))
+    if as_json:
+        echo_json(
+            {
+                **facts,
+                "loss": result.loss,
+                "accuracy": result.accuracy,
+                "images": result.count,
+                "per_class_accuracy": per_class,
+            }
+        )
+        return
+    click.echo(
+        f"{name} on the {split} split of {facts['dataset']} ({result.count:,} images): "
+        f"loss {result.loss:.4f}, accuracy {result.accuracy:.4f}"
+    )
+    echo_table(("class", "accuracy"), [(c, f"{a:.4f}") for c, a in per_class.items()], right=(1,))

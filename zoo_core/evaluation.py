@@ -1,0 +1,133 @@
+"""Evaluating a model on a dataset split: loss, accuracy and accuracy per class."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .data import get_dataset
+from .device_data import DeviceSplit
+from .distributed import Process, sum_across
+from .errors import ZooError
+from .recipe import Recipe
+from .registry import get_model_spec
+
+SPLITS = ("test", "val")
+
+
+def autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager:
+    """bf16 autocast on ``device`` when enabled."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    loss: float
+    accuracy: float
+    count: int
+    class_correct: list[int] = field(default_factory=list)
+    class_count: list[int] = field(default_factory=list)
+
+    def per_class_accuracy(self) -> list[float]:
+        return [
+            c / n if n else float("nan") for c, n in zip(self.class_correct, self.class_count, strict=True)
+        ]
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    split: DeviceSplit,
+    *,
+    num_classes: int,
+    batch_size: int = 1024,
+    tta: bool = False,
+    amp: bool = False,
+    process: Process | None = None,
+) -> Evaluation:
+    """Cross-entropy and accuracy over ``split`` (this process's shard of it under torchrun);
+    ``tta`` averages the logits of each image and its mirror image."""
+    process = process or Process()
+    model.eval()
+    order = torch.arange(len(split), device=split.device)[process.rank :: process.world_size]
+    loss = torch.zeros((), device=split.device, dtype=torch.float64)
+    correct = torch.zeros(num_classes, device=split.device, dtype=torch.int64)
+    count = torch.zeros(num_classes, device=split.device, dtype=torch.int64)
+    for x, y in split.batches(batch_size, order=order):
+        with autocast(split.device, amp):
+            logits = model(x)
+            if tta:
+                logits = (logits + model(x.flip(-1))) / 2
+        logits = logits.float()
+        loss += F.cross_entropy(logits, y, reduction="sum").double()
+        correct.index_add_(0, y, (logits.argmax(1) == y).long())  # no host sync, unlike bincount
+        count.index_add_(0, y, torch.ones_like(y))
+    totals = sum_across(process, torch.cat([loss.view(1), correct.double(), count.double()]))
+    total_loss, class_correct, class_count = (
+        totals[0].item(),
+        totals[1 : 1 + num_classes],
+        totals[1 + num_classes :],
+    )
+    n = int(class_count.sum().item())
+    return Evaluation(
+        loss=total_loss / max(n, 1),
+        accuracy=class_correct.sum().item() / max(n, 1),
+        count=n,
+        class_correct=[int(v) for v in class_correct.tolist()],
+        class_count=[int(v) for v in class_count.tolist()],
+    )
+
+
+def evaluate_weights(
+    name: str,
+    weights: str | Path,
+    *,
+    split: str = "test",
+    device: torch.device | None = None,
+    data_dir: Path | None = None,
+    download: bool = True,
+    batch_size: int = 1024,
+) -> tuple[Evaluation, dict[str, Any]]:
+    """Evaluate model ``name`` with a weights file on the test split, or on the validation split
+    its training recipe held out. Returns the evaluation and facts about what was evaluated."""
+    from .trainer import split_train_val
+    from .weights import model_from_weights
+
+    if split not in SPLITS:
+        raise ZooError(f"unknown split {split!r}; choose test or val")
+    device = device or torch.device("cpu")
+    model, metadata = model_from_weights(name, weights)
+    recipe = (
+        Recipe.from_dict(json.loads(metadata["recipe"]))
+        if "recipe" in metadata
+        else get_model_spec(name).recipe
+    )
+    dataset = get_dataset(metadata.get("dataset", recipe.dataset))
+    data = dataset.load(data_dir=data_dir, download=download)
+    if split == "test":
+        images, labels = data.test_images, data.test_labels
+    else:
+        _, val_idx = split_train_val(data, recipe)
+        images, labels = data.train_images[val_idx], data.train_labels[val_idx]
+    held = DeviceSplit(
+        images, labels, mean=dataset.mean, std=dataset.std, input_size=recipe.input_size, device=device
+    )
+    result = evaluate(
+        model.to(device), held, num_classes=dataset.num_classes, batch_size=batch_size, tta=recipe.tta
+    )
+    return result, {
+        "model": name,
+        "weights": str(weights),
+        "split": split,
+        "dataset": dataset.name,
+        "classes": list(dataset.classes),
+        "recipe": recipe.name,
+        "tta": recipe.tta,
+    }

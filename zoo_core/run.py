@@ -1,0 +1,93 @@
+"""A training run's directory and what it holds.
+
+    runs/<model>-<timestamp>/
+        run.json          model name and how the run was started (device, precision, limits)
+        recipe.json       the recipe, overrides applied
+        checkpoint.pt     last epoch's full state (model, optimizer, scheduler, RNG, early stopping)
+        best.safetensors  the weights with the best validation loss so far
+        metrics.jsonl     one line per epoch        (written by the run_log plugin)
+        report.json       the result, test accuracy of the best weights
+        curves.png        loss and accuracy per epoch (written by the run_log plugin)
+
+Every file is written atomically, so a run killed at any moment can be resumed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .atomic import write_bytes
+from .errors import ZooError
+from .recipe import Recipe
+
+RUN_FILE = "run.json"
+
+
+@dataclass
+class Run:
+    """A run directory plus the state the trainer and its hooks share."""
+
+    directory: Path
+    model: str
+    recipe: Recipe
+    settings: dict[str, Any]
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    recipe_path = property(lambda self: self.directory / "recipe.json")
+    checkpoint_path = property(lambda self: self.directory / "checkpoint.pt")
+    best_path = property(lambda self: self.directory / "best.safetensors")
+    metrics_path = property(lambda self: self.directory / "metrics.jsonl")
+    report_path = property(lambda self: self.directory / "report.json")
+    curves_path = property(lambda self: self.directory / "curves.png")
+
+    @classmethod
+    def create(
+        cls, model: str, recipe: Recipe, settings: dict[str, Any], out: Path | None, root: Path
+    ) -> Run:
+        """Make a fresh directory (``out``, or ``root/<model>-<timestamp>``) holding run.json and
+        recipe.json; an existing non-empty ``out`` is refused rather than overwritten."""
+        if out is None:
+            stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+            out = root / f"{model}-{stamp}"
+            suffix = 1
+            while out.exists():
+                suffix += 1
+                out = root / f"{model}-{stamp}-{suffix}"
+        elif out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise ZooError(
+                f"{out} already exists and is not an empty folder; resume it with --resume {out} "
+                "or choose another --out"
+            )
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ZooError(f"cannot create run folder {out}: {exc.strerror or exc}") from None
+        run = cls(out, model, recipe, settings)
+        write_json(run.directory / RUN_FILE, {"model": model, "settings": settings})
+        write_json(run.recipe_path, recipe.to_dict())
+        return run
+
+    def discard(self) -> None:
+        """Remove what :meth:`create` wrote, and the folder if that leaves it empty."""
+        for path in (self.directory / RUN_FILE, self.recipe_path):
+            path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self.directory.rmdir()
+
+    @classmethod
+    def open(cls, directory: Path) -> Run:
+        """An existing run, to resume or to report on."""
+        try:
+            info = json.loads((directory / RUN_FILE).read_text())
+        except (OSError, json.JSONDecodeError):
+            raise ZooError(f"{directory} is not a zoo run folder (no readable {RUN_FILE})") from None
+        return cls(directory, info["model"], Recipe.from_file(directory / "recipe.json"), info["settings"])
+
+
+def write_json(path: Path, data: Any) -> None:
+    write_bytes(path, (json.dumps(data, indent=2) + "\n").encode())

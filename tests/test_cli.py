@@ -23,7 +23,7 @@ def test_list_shows_every_model_with_params_input_and_plugin(zoo_cli) -> None:
 def test_list_pattern_and_json(zoo_cli) -> None:
     data = json.loads(zoo_cli("list", "lenet*", "--json").output)
     assert [entry["name"] for entry in data] == ["lenet5", "lenet5_bn"]
-    assert data[0]["recipe"]["optimizer"] == "adam"
+    assert data[0]["recipe"]["name"] == "augmented" and data[0]["recipes"] == ["augmented", "lesson"]
     result = zoo_cli("list", "nothing*")
     assert result.exit_code == 1
     assert result.output == "Error: no model matches 'nothing*'; run `zoo list` to see them all\n"
@@ -37,7 +37,7 @@ def test_info_reports_flops_and_recipe(zoo_cli) -> None:
     assert data["params"] == 421_642
     assert data["plugin"] == "fashion_cnn"
     text = zoo_cli("info", "resnet18_small").output
-    assert "FLOPs" in text and "default recipe 'fast'" in text and "onecycle" in text
+    assert "FLOPs" in text and "default recipe 'erase' (also: fast)" in text and "onecycle" in text
 
 
 def test_summary_prints_the_lessons_layer_shapes(zoo_cli) -> None:
@@ -88,7 +88,10 @@ def test_plugins_json(zoo_cli) -> None:
         "hooks": ["zoo_register_models"],
         "models": ["lenet5", "lenet5_bn"],
         "datasets": [],
+        "exporters": [],
     }
+    onnx = next(p for p in data if p["name"] == "onnx")
+    assert onnx["exporters"] == ["onnx"] and onnx["module"] == "zoo_core.exporters.onnx_format"
     fashion = next(p for p in data if p["name"] == "fashion_mnist")
     assert fashion["datasets"] == ["fashion_mnist"] and fashion["hooks"] == ["zoo_register_datasets"]
     run_log = next(p for p in data if p["name"] == "run_log")

@@ -17,8 +17,10 @@ BUILTIN_PLUGINS = {
     "fashion_mnist",
     "googlenet",
     "lenet",
+    "onnx",
     "resnet",
     "run_log",
+    "safetensors",
     "vgg",
 }
 

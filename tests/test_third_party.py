@@ -132,3 +132,17 @@ def test_a_plugin_reusing_a_builtin_name_is_an_error_naming_both(tmp_path) -> No
         "Error: model 'lenet5' is registered by both plugin dupe (zoo-dupe 0.1) and plugin "
         "lenet (zoo 0.1.0); uninstall or disable one of them"
     )
+
+
+def test_a_third_party_exporter_is_offered_and_works(example_site, tmp_path) -> None:
+    helped = zoo("export", "--help", site=example_site)
+    assert "onnx, safetensors, torchscript" in " ".join(helped.stdout.split())
+    result = zoo("export", "lenet5", "--format", "torchscript", "--out", str(tmp_path), site=example_site)
+    assert result.returncode == 0, result.stderr
+    path = tmp_path / "lenet5.torchscript.pt"
+    assert "torchscript:" in result.stdout and path.is_file()
+    loaded = run_python(
+        "-c",
+        f"import torch; m = torch.jit.load({str(path)!r}); print(tuple(m(torch.zeros(2, 1, 28, 28)).shape))",
+    )
+    assert loaded.stdout.strip() == "(2, 10)", loaded.stderr

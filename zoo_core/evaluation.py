@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import get_dataset
+from .data import DatasetSpec, get_dataset
 from .device_data import DeviceSplit
 from .distributed import Process, sum_across
 from .errors import ZooError
@@ -85,31 +85,24 @@ def evaluate(
     )
 
 
-def evaluate_weights(
-    name: str,
-    weights: str | Path,
+def evaluate_model(
+    model: nn.Module,
+    recipe: Recipe,
     *,
     split: str = "test",
     device: torch.device | None = None,
     data_dir: Path | None = None,
     download: bool = True,
     batch_size: int = 1024,
-) -> tuple[Evaluation, dict[str, Any]]:
-    """Evaluate model ``name`` with a weights file on the test split, or on the validation split
-    its training recipe held out. Returns the evaluation and facts about what was evaluated."""
+) -> tuple[Evaluation, DatasetSpec]:
+    """Evaluate ``model`` on the test split of ``recipe``'s dataset, or on the validation split
+    that the recipe held out of the training images, as the recipe preprocesses them."""
     from .trainer import split_train_val
-    from .weights import model_from_weights
 
     if split not in SPLITS:
         raise ZooError(f"unknown split {split!r}; choose test or val")
     device = device or torch.device("cpu")
-    model, metadata = model_from_weights(name, weights)
-    recipe = (
-        Recipe.from_dict(json.loads(metadata["recipe"]))
-        if "recipe" in metadata
-        else get_model_spec(name).recipe
-    )
-    dataset = get_dataset(metadata.get("dataset", recipe.dataset))
+    dataset = get_dataset(recipe.dataset)
     data = dataset.load(data_dir=data_dir, download=download)
     if split == "test":
         images, labels = data.test_images, data.test_labels
@@ -117,12 +110,43 @@ def evaluate_weights(
         _, val_idx = split_train_val(data, recipe)
         images, labels = data.train_images[val_idx], data.train_labels[val_idx]
     held = DeviceSplit(
-        images, labels, mean=dataset.mean, std=dataset.std, input_size=recipe.input_size, device=device
+        images,
+        labels,
+        mean=dataset.mean,
+        std=dataset.std,
+        input_size=recipe.input_size,
+        device=device,
+        channels_last=True,
     )
-    result = evaluate(
-        model.to(device), held, num_classes=dataset.num_classes, batch_size=batch_size, tta=recipe.tta
+    model = model.to(device, memory_format=torch.channels_last)
+    result = evaluate(model, held, num_classes=dataset.num_classes, batch_size=batch_size, tta=recipe.tta)
+    return result, dataset
+
+
+def evaluate_weights(
+    name: str,
+    weights: bool | str | Path,
+    *,
+    split: str = "test",
+    device: torch.device | None = None,
+    data_dir: Path | None = None,
+    download: bool = True,
+    batch_size: int = 1024,
+) -> tuple[Evaluation, dict[str, Any]]:
+    """Evaluate model ``name`` with trained weights (a tag or a file) under the recipe they were
+    trained with. Returns the evaluation and facts about what was evaluated."""
+    from .weights import model_from_weights
+
+    model, metadata = model_from_weights(name, weights)
+    recipe = (
+        Recipe.from_dict(json.loads(metadata["recipe"]))
+        if "recipe" in metadata
+        else get_model_spec(name).recipe
     )
-    return result, {
+    result, dataset = evaluate_model(
+        model, recipe, split=split, device=device, data_dir=data_dir, download=download, batch_size=batch_size
+    )
+    facts = {
         "model": name,
         "weights": str(weights),
         "split": split,
@@ -131,3 +155,4 @@ def evaluate_weights(
         "recipe": recipe.name,
         "tta": recipe.tta,
     }
+    return result, facts

@@ -28,6 +28,14 @@ def _entrypoint(name: str) -> Callable[..., Any]:
         f"Default input {'x'.join(map(str, spec.input_shape))}, {spec.params:,} parameters; "
         f"from plugin {spec.origin}.\n\n"
         f"Keyword arguments: num_classes (default {spec.num_classes}), "
-        f"in_channels (default {spec.in_channels})" + (f", {', '.join(others)}" if others else "") + ".\n"
+        f"in_channels (default {spec.in_channels})"
+        + (f", {', '.join(others)}" if others else "")
+        + ".\n"
+        + (
+            f"weights: None (fresh), True or a tag: {', '.join(w.tag for w in spec.weights)}; "
+            "loaded from the repository's weights/ folder after a sha256 check.\n"
+            if spec.weights
+            else "No trained weights ship with this model; weights= also takes a .safetensors file.\n"
+        )
     )
     return entry

@@ -9,9 +9,11 @@ import inspect
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from .errors import BuilderArgumentError, PluginError, UnknownModelError, did_you_mean
+from .manifest import WeightsSpec
 from .recipe import Recipe, RecipeError
 
 if TYPE_CHECKING:
@@ -56,6 +58,7 @@ class ModelSpec:
     origin: PluginOrigin
     tags: tuple[str, ...] = field(default_factory=tuple)
     recipes: tuple[Recipe, ...] = field(default_factory=tuple)
+    weights: tuple[WeightsSpec, ...] = field(default_factory=tuple)
 
     def find_recipe(self, name: str | None = None) -> Recipe:
         """The recipe called ``name`` (the default recipe when None)."""
@@ -94,6 +97,7 @@ class ModelSpec:
             "version": self.origin.version,
             "recipe": self.recipe.to_dict(),
             "recipes": [r.name for r in (self.recipe, *self.recipes)],
+            "weights": [w.to_dict() for w in self.weights],
         }
 
 
@@ -161,6 +165,7 @@ def model_registrar(origin: PluginOrigin, staged: list[ModelSpec]) -> Callable[.
         input_size: tuple[int, int] = (224, 224),
         tags: tuple[str, ...] | list[str] = (),
         recipes: tuple[Recipe, ...] | list[Recipe] = (),
+        weights: tuple[WeightsSpec, ...] | list[WeightsSpec] = (),
     ) -> None:
         def fail(what: str) -> None:
             raise PluginError(f"plugin {origin} registered model {name!r}: {what}")
@@ -182,6 +187,10 @@ def model_registrar(origin: PluginOrigin, staged: list[ModelSpec]) -> Callable[.
             fail(f"input_size must be (height, width) in pixels, got {input_size!r}")
         if not isinstance(description, str) or not description.strip():
             fail("description must be a non-empty string")
+        if not all(isinstance(w, WeightsSpec) and w.model == name for w in weights):
+            fail("weights must be zoo_core.manifest.WeightsSpec entries of this model")
+        if len({w.tag for w in weights}) != len(weights):
+            fail("two weights entries share a tag")
         if any(spec.name == name for spec in staged):
             fail("registered twice by the same plugin")
         staged.append(
@@ -197,6 +206,7 @@ def model_registrar(origin: PluginOrigin, staged: list[ModelSpec]) -> Callable[.
                 origin=origin,
                 tags=tuple(tags),
                 recipes=tuple(recipes),
+                weights=tuple(weights),
             )
         )
 
@@ -231,14 +241,32 @@ def create_model(
     *,
     num_classes: int | None = None,
     in_channels: int | None = None,
+    weights: bool | str | Path | None = None,
     **builder_kwargs: Any,
 ) -> torch.nn.Module:
-    """Build model ``name`` with freshly initialised weights.
+    """Build model ``name``, freshly initialised or with trained ``weights``.
 
-    ``num_classes`` and ``in_channels`` default to the model's registered configuration; any other
-    keyword goes to the builder, which must accept it.
+    ``weights``: None or False for none, True for the model's first weights tag, a tag such as
+    ``"fashion_mnist"``, or a ``.safetensors`` file. ``num_classes`` and ``in_channels`` default
+    to the weights' (or the registered configuration); asking for others re-initialises the
+    classifier (with a warning) or adapts the first convolution, as timm does. Any other keyword
+    goes to the builder, which must accept it.
     """
     spec = get_model_spec(name)
+    if weights is not None and weights is not False:
+        from .weights import create_pretrained
+
+        return create_pretrained(
+            spec, weights, num_classes=num_classes, in_channels=in_channels, **builder_kwargs
+        )
+    return build(spec, num_classes=num_classes, in_channels=in_channels, **builder_kwargs)
+
+
+def build(
+    spec: ModelSpec, *, num_classes: int | None, in_channels: int | None, **builder_kwargs: Any
+) -> torch.nn.Module:
+    """Call ``spec``'s builder after checking the arguments against its signature."""
+    name = spec.name
     kwargs = {
         "num_classes": spec.num_classes if num_classes is None else num_classes,
         "in_channels": spec.in_channels if in_channels is None else in_channels,

@@ -325,7 +325,7 @@ def make_scheduler(
         return torch.optim.lr_scheduler.OneCycleLR(
             optimizer,
             max_lr=recipe.lr,
-            total_steps=max(total_steps, 2),
+            total_steps=max(total_steps, 10),  # it needs steps in each phase; tiny runs stop part-way
             pct_start=0.25,
             anneal_strategy="linear",
             cycle_momentum=False,
@@ -477,7 +477,7 @@ def _final_report(trainer: Trainer, run: Run) -> dict[str, Any]:
     val = min(run.history, key=lambda m: m["val_loss"])
     checksum = hashlib.sha256(
         b"".join(
-            v.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes()
+            v.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
             for v in trainer.model.state_dict().values()
         )
     ).hexdigest()

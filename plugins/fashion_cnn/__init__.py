@@ -2,35 +2,35 @@
 
 from zoo_core import Recipe, hookimpl
 
+from ..shipped_weights import shipped
+
 # DESIGN.md section 4, unchanged: Adam 1e-3, weight decay 1e-4, batch 256, early stopping.
 LESSON = Recipe(name="lesson")
 
-# The default: the same network trained longer with a one-cycle schedule, label smoothing,
-# flips and shifts, and flip test-time augmentation.
+# The default: the same network trained longer with a one-cycle schedule, flips and shifts, and
+# flip test-time augmentation (0.936 test on an H200, docs/benchmarks.md).
 AUGMENTED = Recipe(
     name="augmented",
     optimizer="adamw",
-    lr=2e-3,
-    weight_decay=0.05,
+    lr=3e-3,
+    weight_decay=5e-4,
     schedule="onecycle",
-    epochs=40,
+    epochs=80,
     patience=None,
-    label_smoothing=0.1,
     augment=("flip", "shift"),
     tta=True,
 )
 
-# Few epochs at a large batch: the recipe timed to 92.3% test accuracy on a GPU.
+# Few epochs at a large batch: 92.35% test in 3.9 s on an H200 (the lesson's 92.3% in 81 s).
 FAST = Recipe(
     name="fast",
-    batch_size=512,
+    batch_size=1024,
     optimizer="adamw",
-    lr=3e-3,
-    weight_decay=0.05,
+    lr=6e-3,
+    weight_decay=5e-4,
     schedule="onecycle",
-    epochs=12,
+    epochs=24,
     patience=None,
-    label_smoothing=0.1,
     augment=("flip",),
     tta=True,
 )
@@ -47,6 +47,7 @@ def zoo_register_models(register):
         input_size=(28, 28),
         recipe=AUGMENTED,
         recipes=(LESSON, FAST),
+        weights=shipped("fashion_cnn"),
         description="Two 3x3 conv + max-pool stages (32, 64 channels), fc128 with dropout 0.5, "
         "kaiming init: the lesson's Fashion-MNIST network.",
         tags=("lesson", "fashion_mnist"),

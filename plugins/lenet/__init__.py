@@ -3,15 +3,31 @@ normalization written by hand."""
 
 from zoo_core import Recipe, hookimpl
 
-RECIPE = Recipe(name="lenet")
+from ..shipped_weights import shipped
+
+# The lesson's recipe (its early stopping picked a 0.891 model on an H200) with a one-cycle
+# schedule, flips and shifts, and flip test-time augmentation.
+LESSON = Recipe(name="lesson")
+RECIPE = Recipe(
+    name="augmented",
+    optimizer="adamw",
+    lr=3e-3,
+    weight_decay=5e-4,
+    schedule="onecycle",
+    epochs=40,
+    patience=None,
+    augment=("flip", "shift"),
+    tta=True,
+)
 
 
 @hookimpl
 def zoo_register_models(register):
-    common = dict(num_classes=10, in_channels=1, input_size=(28, 28), recipe=RECIPE)
+    common = dict(num_classes=10, in_channels=1, input_size=(28, 28), recipe=RECIPE, recipes=(LESSON,))
     register(
         "lenet5",
         "plugins.lenet.nets:lenet5",
+        weights=shipped("lenet5"),
         params=61_706,
         description="LeNet-5: conv5x5(6, pad 2)-tanh-avgpool, conv5x5(16)-tanh-avgpool, "
         "fc120-tanh, fc84-tanh, fc.",
@@ -21,6 +37,7 @@ def zoo_register_models(register):
     register(
         "lenet5_bn",
         "plugins.lenet.nets:lenet5_bn",
+        weights=shipped("lenet5_bn"),
         params=62_158,
         description="LeNet-5 with the lesson's hand-written batch normalization after every "
         "convolution and hidden fully connected layer.",

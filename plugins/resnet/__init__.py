@@ -2,6 +2,8 @@
 
 from zoo_core import Recipe, hookimpl
 
+from ..shipped_weights import shipped
+
 # The classic course's ResNet run: Fashion-MNIST resized to 96, plain SGD lr 0.05, 10 epochs.
 CLASSIC = Recipe(
     name="classic",
@@ -16,7 +18,7 @@ CLASSIC = Recipe(
 )
 
 # DESIGN.md's fast recipe for the small-input ResNet: one-cycle Nesterov SGD, label smoothing,
-# flips and shifts, flip test-time augmentation (0.953 test after 24 epochs on an H200).
+# flips and shifts, flip test-time augmentation (0.950 test in 33 s on an H200).
 FAST = Recipe(
     name="fast",
     input_size=(28, 28),
@@ -33,6 +35,10 @@ FAST = Recipe(
     augment=("flip", "shift"),
     tta=True,
 )
+
+# The default: the fast recipe with random erasing, 80 epochs and a 10% validation split
+# (0.956 test on an H200; the shipped weights).
+ERASE = FAST.replace(name="erase", augment=("flip", "shift", "erase"), epochs=80, val_fraction=0.1)
 
 
 @hookimpl
@@ -64,7 +70,9 @@ def zoo_register_models(register):
         num_classes=10,
         in_channels=1,
         input_size=(28, 28),
-        recipe=FAST,
+        recipe=ERASE,
+        recipes=(FAST,),
+        weights=shipped("resnet18_small"),
         description="ResNet-18 for 28x28 images: 3x3 stride-1 stem, no max-pool, no "
         "convolution biases before batch norm; `width` sets the first stage's channels.",
         tags=("resnet", "fashion_mnist"),

@@ -8,6 +8,7 @@ import click
 
 from .. import plugins
 from ..errors import ZooError
+from ..manifest import CARD_HEADERS, card_rows
 from ..registry import ModelSpec, create_model, get_model_spec, list_models
 from . import cli, echo_json, echo_table
 
@@ -29,15 +30,22 @@ def parse_shape(text: str, *, length: int, what: str) -> tuple[int, ...]:
 
 @cli.command("list")
 @click.argument("pattern", required=False)
+@click.option("--pretrained", is_flag=True, help="Only models with trained weights, one row per weights tag.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def list_command(pattern: str | None, as_json: bool) -> None:
+def list_command(pattern: str | None, pretrained: bool, as_json: bool) -> None:
     """List registered models, optionally filtered by a shell PATTERN such as 'res*'."""
     specs = [get_model_spec(name) for name in list_models(pattern)]
+    if pretrained:
+        specs = [s for s in specs if s.weights]
     if as_json:
         echo_json([spec.to_dict() for spec in specs])
         return
     if not specs:
         raise ZooError(f"no model matches {pattern!r}; run `zoo list` to see them all")
+    if pretrained:
+        entries = [w for s in specs for w in s.weights]
+        echo_table(CARD_HEADERS, card_rows(entries), right=(1, 3, 4, 5))
+        return
     echo_table(
         ("name", "params", "input", "classes", "plugin"),
         [(s.name, f"{s.params:,}", shape_text(s.input_shape), s.num_classes, s.origin.plugin) for s in specs],
@@ -73,7 +81,11 @@ def info(name: str, as_json: bool) -> None:
             ("plugin", str(spec.origin)),
         ],
     )
-    click.echo(f"default recipe {spec.recipe.name!r}:")
+    if spec.weights:
+        click.echo("trained weights:")
+        echo_table(CARD_HEADERS, card_rows(list(spec.weights)), right=(1, 3, 4, 5))
+    others = ", ".join(r.name for r in spec.recipes)
+    click.echo(f"default recipe {spec.recipe.name!r}" + (f" (also: {others})" if others else "") + ":")
     echo_table(None, [(f"  {k}", _recipe_value(v)) for k, v in spec.recipe.to_dict().items() if k != "name"])
 
 

@@ -213,3 +213,27 @@ def eval_command(
         f"loss {result.loss:.4f}, accuracy {result.accuracy:.4f}"
     )
     echo_table(("class", "accuracy"), [(c, f"{a:.4f}") for c, a in per_class.items()], right=(1,))
+
+
+@cli.command("predict")
+@click.argument("name")
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--weights",
+    default="True",
+    show_default="the model's first weights tag",
+    help="A weights tag or .safetensors file.",
+)
+@click.option("--topk", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def predict_command(name: str, images: tuple[Path, ...], weights: str, topk: int, as_json: bool) -> None:
+    """Classify IMAGES (PNG, JPEG, any size or mode) with model NAME's trained weights."""
+    from ..predict import predict
+
+    results = predict(name, list(images), weights=True if weights == "True" else weights, topk=topk)
+    if as_json:
+        echo_json(results)
+        return
+    for result in results:
+        best = ", ".join(f"{p['label']} {p['probability']:.3f}" for p in result["predictions"])
+        click.echo(f"{result['image']}: {best}")

@@ -11,7 +11,9 @@ from __future__ import annotations
 import inspect
 import io
 import json
-from contextlib import redirect_stdout
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +45,8 @@ def export_onnx(job: ExportJob, path: Path) -> dict[str, Any]:
     argument = next(iter(inspect.signature(model.forward).parameters))
     batch = torch.export.Dim("batch", min=1, max=4096)
     try:
-        with redirect_stdout(io.StringIO()):  # the exporter narrates its steps on stdout
+        # the exporter narrates its steps, and prints the traced graph when tracing fails
+        with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()), _quiet_torch_logs():
             program = torch.onnx.export(
                 model,
                 (job.example,),
@@ -56,7 +59,9 @@ def export_onnx(job: ExportJob, path: Path) -> dict[str, Any]:
                 optimize=True,
             )
     except Exception as exc:
-        raise ExportError(f"torch.onnx.export failed for {job.model_name}: {_first_line(exc)}") from None
+        raise ExportError(
+            f"torch.onnx.export failed for {job.model_name}: {_first_line(_root_cause(exc))}"
+        ) from None
     proto = program.model_proto
     for key, value in {**job.metadata, "opset": str(opset)}.items():
         entry = proto.metadata_props.add()
@@ -171,6 +176,24 @@ def versions() -> dict[str, str]:
 
 def parity_report_json(report: dict[str, Any]) -> str:
     return json.dumps(report, indent=2) + "\n"
+
+
+@contextmanager
+def _quiet_torch_logs() -> Iterator[None]:
+    """torch.export logs warnings while it traces; the exporter's report says what matters."""
+    logger = logging.getLogger("torch")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return exc
 
 
 def _first_line(exc: BaseException) -> str:

@@ -1,4 +1,5 @@
-"""An example third-party zoo plugin: registers ``tinynet``, a two-layer CNN for 28x28 images."""
+"""An example third-party zoo plugin: registers ``tinynet``, a two-layer CNN for 28x28 images,
+and a ``torchscript`` export format."""
 
 from zoo_core import Recipe, hookimpl
 
@@ -15,4 +16,14 @@ def zoo_register_models(register):
         recipe=Recipe(name="tiny", epochs=5, patience=None),
         description="A two-layer CNN from the example third-party plugin package.",
         tags=("example",),
+    )
+
+
+@hookimpl
+def zoo_register_exporters(register):
+    register(
+        "torchscript",
+        "zoo_plugin_example.torchscript:export_torchscript",
+        suffix=".torchscript.pt",
+        description="TorchScript (torch.jit.trace), reloaded and compared before it is kept.",
     )

@@ -1,0 +1,178 @@
+"""Exporting: every model to safetensors and parity-checked ONNX, and every failure path."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+import zoo_core as zoo
+from zoo_core import Recipe, hookimpl, plugins
+from zoo_core.exporters import export_model
+from zoo_core.exporters.onnx_format import ort_session
+from zoo_core.weights import load_weights
+
+
+def check_files(reports: list[dict], out: Path) -> None:
+    for report in reports:
+        assert Path(report["path"]).stat().st_size == report["bytes"]
+    assert not [p for p in out.iterdir() if ".tmp" in p.name]
+
+
+@pytest.mark.parametrize("name", zoo.list_models())
+def test_every_model_exports_to_both_formats_at_its_training_size(name: str, tmp_path: Path) -> None:
+    size = zoo.get_model_spec(name).recipe.input_size
+    reports = export_model(name, ["safetensors", "onnx"], tmp_path, num_classes=10, input_size=size)
+    check_files(reports, tmp_path)
+    safetensors, onnx_report = reports
+    assert safetensors["check"] == "reloaded strictly into a fresh model"
+    parity = onnx_report["parity"]
+    assert parity["passed"] is True
+    assert [r["batch_size"] for r in parity["batches"]] == [1, 3, 8]
+    assert all(r["max_abs_diff"] <= 1e-4 + 1e-3 * 100 for r in parity["batches"])
+    assert json.loads((tmp_path / f"{name}.parity.json").read_text())["parity"]["passed"] is True
+
+
+@pytest.mark.parametrize("name", ["alexnet", "vgg16", "googlenet"])
+def test_the_lessons_224_configurations_export(name: str, tmp_path: Path) -> None:
+    (report,) = export_model(name, ["onnx"], tmp_path)
+    assert report["parity"]["passed"] is True
+    proto = onnx.load(report["path"], load_external_data=False)
+    dims = [d.dim_value or d.dim_param for d in proto.graph.input[0].type.tensor_type.shape.dim]
+    assert dims[1:] == [3, 224, 224]
+
+
+def test_zoo_export_resnet18_onnx_from_the_cli(zoo_cli, tmp_path: Path) -> None:
+    result = zoo_cli("export", "resnet18", "--onnx", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "onnx:" in result.output and "pass" in result.output and "FAIL" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["resnet18.onnx", "resnet18.parity.json"]
+    proto = onnx.load(tmp_path / "resnet18.onnx")
+    meta = {p.key: p.value for p in proto.metadata_props}
+    assert meta["model"] == "resnet18" and meta["num_classes"] == "1000" and meta["opset"] == "18"
+    assert json.loads(meta["input_size"]) == [224, 224]
+    batch = proto.graph.input[0].type.tensor_type.shape.dim[0]
+    assert batch.dim_param and not batch.dim_value  # a dynamic batch axis
+
+
+def test_onnx_metadata_carries_labels_and_normalisation(tmp_path: Path) -> None:
+    export_model("lenet5", ["onnx", "safetensors"], tmp_path)
+    meta = {p.key: p.value for p in onnx.load(tmp_path / "lenet5.onnx").metadata_props}
+    assert json.loads(meta["labels"])[9] == "Ankle boot"
+    assert json.loads(meta["mean"]) == [0.5] and json.loads(meta["std"]) == [0.5]
+    session = ort_session(tmp_path / "lenet5.onnx")
+    out = session.run(None, {"input": np.zeros((5, 1, 28, 28), np.float32)})[0]
+    assert out.shape == (5, 10)
+    _, st_meta = load_weights(tmp_path / "lenet5.safetensors")
+    assert st_meta["labels"] == meta["labels"] and st_meta["plugin"].startswith("lenet")
+
+
+def test_both_formats_by_default_and_json_report(zoo_cli, tmp_path: Path) -> None:
+    result = zoo_cli("export", "fashion_cnn", "--out", str(tmp_path), "--json")
+    assert result.exit_code == 0, result.output
+    reports = json.loads(result.output)
+    assert [r["format"] for r in reports] == ["safetensors", "onnx"]
+    assert all(len(r["sha256"]) == 64 for r in reports)
+    assert set(reports[1]["versions"]) == {"torch", "onnx", "onnxscript", "onnxruntime"}
+
+
+def test_no_check_says_so_in_the_report(zoo_cli, tmp_path: Path) -> None:
+    result = zoo_cli("export", "lenet5", "--onnx", "--no-check", "--out", str(tmp_path), "--json")
+    (report,) = json.loads(result.output)
+    assert report["parity"] == {"passed": None, "reason": "not checked (--no-check)"}
+
+
+class Noisy(torch.nn.Module):
+    """Adds fresh noise to its logits: torch and onnxruntime can never agree."""
+
+    def __init__(self, num_classes: int = 10, in_channels: int = 1) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(in_channels, 4, 3)
+        self.fc = torch.nn.Linear(4, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logits = self.fc(self.conv(x).mean((2, 3)))
+        return logits + 10 * torch.randn_like(logits)
+
+
+class Branchy(Noisy):
+    """Branches in Python on a tensor's value, which torch.export cannot trace."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.sum() > 0:
+            return self.fc(self.conv(x).mean((2, 3)))
+        return -self.fc(self.conv(x).mean((2, 3)))
+
+
+class BadModels:
+    @hookimpl
+    def zoo_register_models(self, register):
+        common = dict(recipe=Recipe(), num_classes=10, in_channels=1, input_size=(28, 28), params=90)
+        register("noisy", Noisy, description="Nondeterministic logits.", **common)
+        register("branchy", Branchy, description="Not exportable.", **common)
+
+
+@pytest.fixture
+def bad_models(fresh_plugins):
+    plugins.get_host().register(BadModels(), "bad_models")
+
+
+def test_a_model_failing_parity_leaves_no_file(zoo_cli, tmp_path: Path, bad_models) -> None:
+    result = zoo_cli("export", "noisy", "--out", str(tmp_path))
+    assert result.exit_code == 1
+    assert "Error: ONNX parity check failed for noisy: at batch size 1 the max difference" in result.output
+    assert "FAIL" in result.output  # the parity table says why
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["noisy.safetensors"]  # exported before onnx
+
+
+def test_an_exporter_error_leaves_no_file(zoo_cli, tmp_path: Path, bad_models) -> None:
+    result = zoo_cli("export", "branchy", "--onnx", "--out", str(tmp_path))
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: torch.onnx.export failed for branchy")
+    assert len(result.output.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["resnt18"], "unknown model 'resnt18'. Did you mean 'resnet18'"),
+        (["lenet5", "--input-size", "28"], "--input-size must be 2 positive integers separated by commas"),
+        (["lenet5", "--input-size", "2,2"], "lenet5 cannot take a 1x2x2 input"),
+        (["lenet5", "--format", "tflite"], "unknown exporter 'tflite'"),
+        (["lenet5", "--out", "/proc"], "cannot write to /proc"),
+        (["lenet5", "--out", "/nonexistent/folder"], "output folder /nonexistent/folder does not exist"),
+        (
+            ["lenet5", "--weights", "/nonexistent.safetensors"],
+            "weights file /nonexistent.safetensors does not exist",
+        ),
+    ],
+)
+def test_export_mistakes_are_one_line_errors(zoo_cli, args, message) -> None:
+    result = zoo_cli("export", *args)
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ") and message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_export_help_lists_the_registered_formats(zoo_cli) -> None:
+    assert "Export format, repeatable: onnx, safetensors." in " ".join(
+        zoo_cli("export", "--help").output.split()
+    )
+
+
+def test_bench_times_three_runtimes(zoo_cli) -> None:
+    result = zoo_cli("bench", "fashion_cnn", "--batch-sizes", "1,4", "--seconds", "0.05", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    rows = {(r["runtime"], r["batch"]): r for r in data["rows"]}
+    assert set(rows) == {
+        (rt, b) for rt in ("torch eager", "torch channels_last", "onnxruntime") for b in (1, 4)
+    }
+    assert all(r["p50_ms"] > 0 and r["p90_ms"] >= r["p50_ms"] and r["runs"] >= 10 for r in rows.values())
+    text = zoo_cli("bench", "lenet5", "--batch-sizes", "2", "--seconds", "0.02").output
+    assert "onnxruntime" in text and "images/s" in text

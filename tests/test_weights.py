@@ -1,0 +1,206 @@
+"""Shipped weights: accuracy reproduced from the manifest, sha256 refusal, shape adaptation,
+preprocessing, `zoo predict`, and model cards that match the manifest."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+import zoo_core as zoo
+from zoo_core import Recipe, hookimpl, plugins
+from zoo_core.evaluation import evaluate_model
+from zoo_core.fashion_mnist import DEBIAN_DIR
+from zoo_core.manifest import read_manifest, render_cards
+from zoo_core.weights import WeightsError, weights_transforms
+
+from .helpers import ROOT
+
+WEIGHTS = ROOT / "weights"
+ENTRIES = read_manifest(WEIGHTS)
+SMALL = [e for e in ENTRIES if e.params < 1_000_000]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fashion_mnist_present() -> None:
+    if not DEBIAN_DIR.is_dir():
+        pytest.fail(
+            "these tests use the real Fashion-MNIST test set: run ./install.sh (dataset-fashion-mnist)"
+        )
+
+
+def test_the_four_required_models_ship_weights_within_100_mb() -> None:
+    assert {e.model for e in ENTRIES} >= {"fashion_cnn", "lenet5", "lenet5_bn", "resnet18_small"}
+    assert sum(e.file.stat().st_size for e in ENTRIES) < 100e6
+    targets = {"fashion_cnn": 0.935, "resnet18_small": 0.955, "lenet5": 0.90}
+    for entry in ENTRIES:
+        assert entry.test_accuracy >= targets.get(entry.model, 0.0), entry.name
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
+def test_create_model_reproduces_the_manifest_accuracy(entry) -> None:
+    model = zoo.create_model(entry.model, weights=entry.tag)
+    result, _ = evaluate_model(model, Recipe.from_dict(entry.recipe))
+    assert result.count == 10_000
+    assert abs(result.accuracy - entry.test_accuracy) <= 0.001
+    assert abs(result.loss - entry.test_loss) <= 0.01
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
+def test_torch_hub_loads_the_same_weights(entry) -> None:
+    hub_model = torch.hub.load(str(ROOT), entry.model, source="local", trust_repo=True, weights=entry.tag)
+    direct = zoo.create_model(entry.model, weights=entry.tag)
+    a, b = hub_model.state_dict(), direct.state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    if entry in SMALL:  # the large ones are evaluated once, above; identical weights give identical results
+        result, _ = evaluate_model(hub_model, Recipe.from_dict(entry.recipe))
+        assert abs(result.accuracy - entry.test_accuracy) <= 0.001
+
+
+def test_zoo_eval_with_a_tag(zoo_cli) -> None:
+    entry = next(e for e in ENTRIES if e.model == "fashion_cnn")
+    result = zoo_cli("eval", "fashion_cnn", "--weights", "fashion_mnist", "--json")
+    assert result.exit_code == 0, result.output
+    assert abs(json.loads(result.output)["accuracy"] - entry.test_accuracy) <= 0.001
+
+
+def tampered_plugin(tmp_path: Path, damage: str):
+    entry = next(e for e in ENTRIES if e.model == "fashion_cnn")
+    copy = tmp_path / "copy.safetensors"
+    shutil.copyfile(entry.file, copy)
+    data = bytearray(copy.read_bytes())
+    sha = entry.sha256
+    if damage == "flipped byte":
+        data[len(data) // 2] ^= 0xFF
+    elif damage == "truncated":
+        data = data[: len(data) - 1000]
+    else:
+        sha = "0" * 64
+    copy.write_bytes(bytes(data))
+    spec = dataclasses.replace(entry, model="fashion_copy", file=copy, sha256=sha)
+
+    class Plugin:
+        @hookimpl
+        def zoo_register_models(self, register):
+            register(
+                "fashion_copy",
+                "plugins.fashion_cnn.nets:fashion_cnn",
+                params=421_642,
+                num_classes=10,
+                in_channels=1,
+                input_size=(28, 28),
+                recipe=Recipe(),
+                description="A copy.",
+                weights=(spec,),
+            )
+
+    return Plugin()
+
+
+@pytest.mark.parametrize("damage", ["flipped byte", "truncated", "wrong sha in the manifest"])
+def test_tampered_weights_are_refused(damage, tmp_path, fresh_plugins, zoo_cli) -> None:
+    plugins.get_host().register(tampered_plugin(tmp_path, damage), "tampered")
+    with pytest.raises(WeightsError, match="fails its sha256 check"):
+        zoo.create_model("fashion_copy", weights="fashion_mnist")
+    for args in (["eval", "fashion_copy"], ["export", "fashion_copy", "--out", str(tmp_path)]):
+        result = zoo_cli(*args, "--weights", "fashion_mnist")
+        assert result.exit_code == 1
+        assert "fails its sha256 check" in result.output and len(result.output.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.safetensors"]
+
+
+def test_unknown_tag_names_the_known_ones() -> None:
+    with pytest.raises(
+        WeightsError, match="fashion_cnn has no weights 'imagenet'; its weights tags: fashion_mnist"
+    ):
+        zoo.create_model("fashion_cnn", weights="imagenet")
+    with pytest.raises(WeightsError, match="alexnet has no trained weights"):
+        zoo.create_model("alexnet", weights=True)
+
+
+def test_another_num_classes_reinitialises_the_head_with_a_warning() -> None:
+    trained = zoo.create_model("fashion_cnn", weights=True)
+    with pytest.warns(
+        UserWarning, match=r"the weights have 10 classes; the classifier \(11.weight, 11.bias\)"
+    ):
+        model = zoo.create_model("fashion_cnn", weights=True, num_classes=4)
+    assert model[11].weight.shape == (4, 128)
+    assert torch.equal(model[0].weight, trained[0].weight) and torch.equal(model[8].weight, trained[8].weight)
+
+
+def test_three_input_channels_adapt_the_first_convolution() -> None:
+    gray = zoo.create_model("fashion_cnn", weights=True).eval()
+    rgb = zoo.create_model("fashion_cnn", weights=True, in_channels=3).eval()
+    x = torch.randn(2, 1, 28, 28)
+    torch.testing.assert_close(rgb(x.repeat(1, 3, 1, 1)), gray(x), atol=1e-4, rtol=1e-4)
+
+
+def test_weights_transforms_turn_any_picture_into_the_expected_input() -> None:
+    transform = weights_transforms("fashion_cnn", "fashion_mnist")
+    x = transform(Image.new("RGB", (100, 60), (255, 255, 255)))
+    assert x.shape == (1, 28, 28) and torch.allclose(x, torch.ones_like(x))  # white -> (1 - 0.5) / 0.5
+
+
+@pytest.fixture(scope="module")
+def test_images(tmp_path_factory) -> tuple[list[Path], list[int]]:
+    """Real test images written out as files: half as 28x28 grayscale PNG, half as larger RGB JPEG."""
+    from zoo_core.fashion_mnist import load
+
+    data = load(download=False)
+    folder = tmp_path_factory.mktemp("images")
+    paths, labels = [], []
+    for i in range(40):
+        image = Image.fromarray(data.test_images[i, 0].numpy(), mode="L")
+        if i % 2:
+            path = folder / f"{i}.jpg"
+            image.convert("RGB").resize((112, 112)).save(path, quality=95)
+        else:
+            path = folder / f"{i}.png"
+            image.save(path)
+        paths.append(path)
+        labels.append(int(data.test_labels[i]))
+    return paths, labels
+
+
+def test_predict_names_the_right_label_for_a_clear_majority(test_images, zoo_cli) -> None:
+    paths, labels = test_images
+    result = zoo_cli("predict", "fashion_cnn", *map(str, paths), "--weights", "fashion_mnist", "--json")
+    assert result.exit_code == 0, result.output
+    predictions = json.loads(result.output)
+    classes = zoo.get_model_spec("fashion_cnn").weights[0].labels
+    right = sum(p["predictions"][0]["label"] == classes[y] for p, y in zip(predictions, labels, strict=True))
+    assert right >= 0.8 * len(paths)
+    assert all(len(p["predictions"]) == 3 for p in predictions)
+    text = zoo_cli("predict", "fashion_cnn", str(paths[0]), "--topk", "1").output
+    assert text.startswith(f"{paths[0]}: ") and text.count(",") == 0
+
+
+@pytest.mark.parametrize("kind", ["folder", "not an image", "missing"])
+def test_predict_refuses_what_is_not_an_image(kind, tmp_path, zoo_cli) -> None:
+    path = tmp_path / "x.png"
+    if kind == "folder":
+        path = tmp_path
+    elif kind == "not an image":
+        path.write_text("hello")
+    result = zoo_cli("predict", "fashion_cnn", str(path))
+    assert result.exit_code == 1
+    assert len(result.output.strip().splitlines()) == 1
+    assert {"folder": "is a folder", "not an image": "cannot read image", "missing": "does not exist"}[
+        kind
+    ] in result.output
+
+
+def test_model_cards_match_the_manifest(zoo_cli) -> None:
+    assert (WEIGHTS / "README.md").read_text() == render_cards(ENTRIES)
+    listed = zoo_cli("list", "--pretrained").output
+    assert all(e.name in listed for e in ENTRIES) and "alexnet" not in listed
+    info = zoo_cli("info", "resnet18_small").output
+    assert (
+        "resnet18_small.fashion_mnist" in info
+        and f"{ENTRIES[-1].test_accuracy:.4f}" in zoo_cli("list", "--pretrained").output
+    )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.metadata as metadata
 import os
-import tomllib
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -200,6 +199,8 @@ def source_tree_entry_points(
     """The ``zoo`` entry points that a checkout's ``pyproject.toml`` declares, if it is the zoo's."""
     if not pyproject.is_file():
         return []
+    import tomllib
+
     project = tomllib.loads(pyproject.read_text()).get("project", {})
     if project.get("name") != DISTRIBUTION:
         return []

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
-import inspect
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -290,6 +289,8 @@ def build(
 
 def builder_arguments(builder: Builder) -> list[str] | None:
     """The keyword arguments a builder takes, or None when it takes any (``**kwargs``)."""
+    import inspect  # here, not at the top: listing models must stay fast
+
     params = inspect.signature(builder).parameters.values()
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
         return None

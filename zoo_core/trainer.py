@@ -108,7 +108,7 @@ class Trainer:
     """One run's model, data, optimizer and early-stopping state, on one process."""
 
     def __init__(self, model_name: str, recipe: Recipe, settings: Settings, process: Process) -> None:
-        self.model_name, self.recipe, self.settings, self.process = model_name, recipe, settings, process
+        self.recipe, self.settings, self.process = recipe, settings, process
         self.device = resolve_device(settings.device)
         if self.device.type == "cuda" and process.distributed:
             self.device = torch.device("cuda", process.local_rank)
@@ -152,7 +152,6 @@ class Trainer:
         total_steps = recipe.epochs * self.steps_per_epoch
         if settings.max_steps:
             total_steps = min(total_steps, settings.max_steps)
-        self.total_steps = total_steps
 
         torch.manual_seed(recipe.seed)
         model = create_model(
@@ -185,8 +184,11 @@ class Trainer:
 
     # -- state -------------------------------------------------------------------------------
     def rng_state(self) -> dict[str, torch.Tensor]:
-        state = {"torch": torch.get_rng_state(), "shuffle": self.shuffle.get_state()}
-        state["augment"] = self.augment_rng.get_state()
+        state = {
+            "torch": torch.get_rng_state(),
+            "shuffle": self.shuffle.get_state(),
+            "augment": self.augment_rng.get_state(),
+        }
         if self.device.type == "cuda":
             state["cuda"] = torch.cuda.get_rng_state(self.device)
         return state

@@ -5,10 +5,11 @@ from zoo_core import Recipe, hookimpl
 
 from ..shipped_weights import shipped
 
-# The lesson's recipe (its early stopping picked a 0.891 model on an H200) with a one-cycle
-# schedule, flips and shifts, and flip test-time augmentation.
+# The lesson's recipe: its early stopping picked a model with 0.891 test accuracy on an H200.
 LESSON = Recipe(name="lesson")
-RECIPE = Recipe(
+# One-cycle AdamW with flips and shifts (lenet5_bn's weights); LeNet-5 itself underfits with
+# shifts (0.8965 test), so the default keeps only the flips and trains longer.
+AUGMENTED = Recipe(
     name="augmented",
     optimizer="adamw",
     lr=3e-3,
@@ -19,11 +20,14 @@ RECIPE = Recipe(
     augment=("flip", "shift"),
     tta=True,
 )
+FLIP = AUGMENTED.replace(name="flip", augment=("flip",), epochs=60)
 
 
 @hookimpl
 def zoo_register_models(register):
-    common = dict(num_classes=10, in_channels=1, input_size=(28, 28), recipe=RECIPE, recipes=(LESSON,))
+    common = dict(
+        num_classes=10, in_channels=1, input_size=(28, 28), recipe=FLIP, recipes=(AUGMENTED, LESSON)
+    )
     register(
         "lenet5",
         "plugins.lenet.nets:lenet5",

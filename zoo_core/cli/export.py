@@ -25,7 +25,9 @@ class FormatOption(click.Option):
 def model_shape_options(command: Any) -> Any:
     for option in reversed(
         [
-            click.option("--weights", help="A weights .safetensors file (default: freshly initialised)."),
+            click.option(
+                "--weights", help="A weights tag (see `zoo info NAME`) or .safetensors file (default: fresh)."
+            ),
             click.option("--num-classes", type=click.IntRange(min=1), help="Classes of the head."),
             click.option("--in-channels", type=click.IntRange(min=1), help="Input channels."),
             click.option("--input-size", help="Input height and width as H,W (default: the model's)."),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -143,6 +142,8 @@ def train(
 
 def launch_torchrun(nproc: int) -> int:
     """Re-run this very command under torchrun with ``nproc`` processes on this machine."""
+    import subprocess
+
     args, skip = [], False
     for arg in sys.argv[1:]:
         if skip:

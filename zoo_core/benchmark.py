@@ -69,15 +69,10 @@ def benchmark(
         if providers[0] in onnxruntime.get_available_providers():
             session = ort_session(Path(report["path"]), threads=threads, providers=providers)
         from .registry import create_model
-        from .weights import model_from_weights
 
-        if weights:
-            model = model_from_weights(name, weights)[0]
-        else:
-            model = create_model(name, num_classes=num_classes, in_channels=in_channels)
+        model = create_model(name, num_classes=num_classes, in_channels=in_channels, weights=weights)
         model = model.eval().to(dev)
-        channels = next(p for p in model.parameters() if p.dim() == 4).shape[1]
-        shape = (channels, *(input_size or _size(report)))
+        shape = onnx_input_shape(report["path"])
         rows = []
         for batch in batch_sizes:
             x = torch.randn(batch, *shape, generator=torch.Generator().manual_seed(batch))
@@ -93,12 +88,13 @@ def benchmark(
     }
 
 
-def _size(report: dict[str, Any]) -> tuple[int, int]:
+def onnx_input_shape(path: str) -> tuple[int, int, int]:
+    """(channels, height, width) of an exported model's input: what both runtimes are fed."""
     import onnx
 
-    proto = onnx.load(report["path"], load_external_data=False)
+    proto = onnx.load(path, load_external_data=False)
     dims = proto.graph.input[0].type.tensor_type.shape.dim
-    return dims[2].dim_value, dims[3].dim_value
+    return dims[1].dim_value, dims[2].dim_value, dims[3].dim_value
 
 
 def _runners(

@@ -121,21 +121,10 @@ def export_model(
     specs = [get_exporter(f) for f in dict.fromkeys(formats)]
     if not out_dir.is_dir():
         raise ZooError(f"output folder {out_dir} does not exist; create it or choose another --out")
-    meta: dict[str, str] = {}
-    if weights is not None:
-        from ..weights import model_from_weights
-
-        model, meta = model_from_weights(name, weights)
-        if num_classes not in (None, int(meta["num_classes"])) or in_channels not in (
-            None,
-            int(meta["in_channels"]),
-        ):
-            raise ZooError("--num-classes and --in-channels must match the weights when --weights is given")
-    else:
-        torch.manual_seed(0)
-        model = create_model(name, num_classes=num_classes, in_channels=in_channels)
-    model.eval()
-    channels = next(p for p in model.parameters() if p.dim() == 4).shape[1]
+    torch.manual_seed(0)
+    model = create_model(name, num_classes=num_classes, in_channels=in_channels, weights=weights).eval()
+    meta: dict[str, str] = getattr(model, "zoo_weights_metadata", {})
+    channels = in_channels or int(meta.get("in_channels", spec.in_channels))
     size = input_size or tuple(json.loads(meta["input_size"]) if "input_size" in meta else spec.input_size)
     example = torch.randn(2, channels, *size, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():

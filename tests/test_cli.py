@@ -23,7 +23,7 @@ def test_list_shows_every_model_with_params_input_and_plugin(zoo_cli) -> None:
 def test_list_pattern_and_json(zoo_cli) -> None:
     data = json.loads(zoo_cli("list", "lenet*", "--json").output)
     assert [entry["name"] for entry in data] == ["lenet5", "lenet5_bn"]
-    assert data[0]["recipe"]["name"] == "augmented" and data[0]["recipes"] == ["augmented", "lesson"]
+    assert data[0]["recipe"]["name"] == "flip" and data[0]["recipes"] == ["flip", "augmented", "lesson"]
     result = zoo_cli("list", "nothing*")
     assert result.exit_code == 1
     assert result.output == "Error: no model matches 'nothing*'; run `zoo list` to see them all\n"

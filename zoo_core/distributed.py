@@ -37,6 +37,12 @@ def init_process(device: torch.device) -> Process:
     return process
 
 
+def barrier(process: Process) -> None:
+    """Wait for every process, so that none tears the group down while another still works."""
+    if process.distributed:
+        dist.barrier()
+
+
 def shutdown(process: Process) -> None:
     if process.distributed and dist.is_initialized():
         dist.destroy_process_group()

@@ -27,7 +27,7 @@ from . import __version__
 from .atomic import atomic_path
 from .data import DatasetSpec, ImageSet, get_dataset
 from .device_data import DeviceSplit
-from .distributed import Process, from_main, gather_objects, init_process, shutdown, sum_across
+from .distributed import Process, barrier, from_main, gather_objects, init_process, shutdown, sum_across
 from .errors import ZooError
 from .evaluation import Evaluation, autocast, evaluate
 from .plugins import get_host
@@ -468,6 +468,7 @@ def _epochs(trainer: Trainer, run: Run, progress: bool, writer: FileWriter) -> d
             f"{report['test_accuracy']:.4f}, loss {report['test_loss']:.4f} ({run.directory})",
             flush=True,
         )
+    barrier(process)  # rank 0 wrote the report and curves; leave the process group together
     return report
 
 

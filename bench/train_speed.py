@@ -22,7 +22,7 @@ from torch import nn
 from zoo_core import fashion_mnist, get_model_spec
 from zoo_core.data import user_cache_dir
 from zoo_core.distributed import Process
-from zoo_core.trainer import Settings, Trainer, _flush_denormal, resolve_device
+from zoo_core.trainer import Settings, Trainer, flush_denormal, resolve_device
 
 
 class LessonCNN(nn.Module):
@@ -98,7 +98,7 @@ def zoo_loop(device: torch.device, steps: int) -> tuple[float, int]:
         def update(self, n: int) -> None:
             pass
 
-    with _flush_denormal(device):
+    with flush_denormal(device):
         start = time.perf_counter()
         trainer.train_epoch(Bar())
         trainer.evaluate(trainer.val_split)

@@ -297,17 +297,15 @@ class Trainer:
             process=self.process,
         )
 
-    def finished(self) -> bool:
-        early = self.recipe.patience is not None and self.bad_epochs >= self.recipe.patience
-        capped = self.settings.max_steps is not None and self.steps >= self.settings.max_steps
-        return early or capped or self.epoch >= self.recipe.epochs
-
-    def stop_reason(self) -> str:
+    def stop_reason(self) -> str | None:
+        """Why training stops after the current epoch, or None while it goes on."""
         if self.recipe.patience is not None and self.bad_epochs >= self.recipe.patience:
             return f"early stop: no better validation loss for {self.recipe.patience} epochs"
         if self.settings.max_steps is not None and self.steps >= self.settings.max_steps:
             return f"max steps ({self.settings.max_steps}) reached"
-        return f"all {self.recipe.epochs} epochs done"
+        if self.epoch >= self.recipe.epochs:
+            return f"all {self.recipe.epochs} epochs done"
+        return None
 
 
 def make_optimizer(model: nn.Module, recipe: Recipe) -> torch.optim.Optimizer:
@@ -403,7 +401,7 @@ def resume(directory: Path, *, settings: Settings | None = None, progress: bool 
 
 
 def _fit(trainer: Trainer, run: Run, progress: bool) -> dict[str, Any]:
-    with _flush_denormal(trainer.device), FileWriter() as writer:
+    with flush_denormal(trainer.device), FileWriter() as writer:
         return _epochs(trainer, run, progress, writer)
 
 
@@ -412,7 +410,7 @@ def _epochs(trainer: Trainer, run: Run, progress: bool, writer: FileWriter) -> d
     hooks = get_host().pm.hook
     metadata = weights_metadata(run.model, recipe, trainer.dataset)
     wall_start = time.perf_counter() - trainer.wall_seconds
-    while not trainer.finished():
+    while trainer.stop_reason() is None:
         trainer.epoch += 1
         bar = _progress(progress and process.is_main, trainer.steps_per_epoch, trainer.epoch, recipe.epochs)
         start = _sync_time(trainer.device)
@@ -570,7 +568,7 @@ def _device_name(device: torch.device) -> str:
 
 
 @contextlib.contextmanager
-def _flush_denormal(device: torch.device) -> Iterator[None]:
+def flush_denormal(device: torch.device) -> Iterator[None]:
     """On the CPU, denormal floats are flushed to zero while training (they slow x86 math)."""
     if device.type != "cpu":
         yield

@@ -13,20 +13,6 @@ from ..recipe import Recipe
 from ..registry import get_model_spec
 from . import cli, echo_json, echo_table
 
-# CLI option -> recipe field, for the overrides `zoo train` accepts.
-OVERRIDES = {
-    "epochs": "epochs",
-    "batch_size": "batch_size",
-    "lr": "lr",
-    "weight_decay": "weight_decay",
-    "optimizer": "optimizer",
-    "schedule": "schedule",
-    "patience": "patience",
-    "label_smoothing": "label_smoothing",
-    "augment": "augment",
-    "seed": "seed",
-}
-
 
 def data_options(command):
     command = click.option("--no-download", is_flag=True, help="Never download the dataset.")(command)
@@ -42,12 +28,13 @@ def data_options(command):
 
 
 def build_recipe(name: str, recipe_ref: str | None, overrides: dict[str, object]) -> Recipe:
-    """The model's recipe (default, by name, or from a .json file) with the overrides applied."""
+    """The model's recipe (default, by name, or from a .json file) with the overrides applied;
+    each override option is named after the recipe field it sets."""
     if recipe_ref and (recipe_ref.endswith(".json") or Path(recipe_ref).is_file()):
         recipe = Recipe.from_file(recipe_ref)
     else:
         recipe = get_model_spec(name).find_recipe(recipe_ref)
-    changes = {OVERRIDES[k]: v for k, v in overrides.items() if v is not None}
+    changes = {k: v for k, v in overrides.items() if v is not None}
     if "augment" in changes:
         text = str(changes["augment"]).strip()
         changes["augment"] = () if text in ("", "none") else tuple(a.strip() for a in text.split(","))
@@ -113,15 +100,6 @@ def train(
 
     if nproc and nproc > 1 and "WORLD_SIZE" not in os.environ:
         sys.exit(launch_torchrun(nproc))
-    settings = Settings(
-        device=device,
-        amp=amp,
-        channels_last=channels_last,
-        max_steps=max_steps,
-        subset=subset,
-        data_dir=str(data_dir) if data_dir else None,
-        download=not no_download,
-    )
     if resume is not None:
         changed = [k for k, v in overrides.items() if v is not None] + (["--recipe"] if recipe_ref else [])
         if changed:
@@ -137,6 +115,15 @@ def train(
     if not name:
         raise ZooError("name a model to train (see `zoo list`), or give --resume RUN")
     recipe = build_recipe(name, recipe_ref, overrides)
+    settings = Settings(
+        device=device,
+        amp=amp,
+        channels_last=channels_last,
+        max_steps=max_steps,
+        subset=subset,
+        data_dir=str(data_dir) if data_dir else None,
+        download=not no_download,
+    )
     train_run(name, recipe, settings, out=out, progress=progress)
 
 

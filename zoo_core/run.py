@@ -5,6 +5,7 @@
         recipe.json       the recipe, overrides applied
         checkpoint.pt     last epoch's full state (model, optimizer, scheduler, RNG, early stopping)
         best.safetensors  the weights with the best validation loss so far
+        last.safetensors  the weights training ended with (the lesson reported these)
         metrics.jsonl     one line per epoch        (written by the run_log plugin)
         report.json       the result, test accuracy of the best weights
         curves.png        loss and accuracy per epoch (written by the run_log plugin)
@@ -41,6 +42,7 @@ class Run:
     recipe_path = property(lambda self: self.directory / "recipe.json")
     checkpoint_path = property(lambda self: self.directory / "checkpoint.pt")
     best_path = property(lambda self: self.directory / "best.safetensors")
+    last_path = property(lambda self: self.directory / "last.safetensors")
     metrics_path = property(lambda self: self.directory / "metrics.jsonl")
     report_path = property(lambda self: self.directory / "report.json")
     curves_path = property(lambda self: self.directory / "curves.png")

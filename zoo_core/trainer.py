@@ -456,6 +456,8 @@ def _epochs(trainer: Trainer, run: Run, progress: bool, writer: FileWriter) -> d
             f"{seconds:.1f}s{'  *' if improved else ''}",
         )
     writer.wait()
+    if process.is_main:  # the final weights, before the report loads the best ones into the model
+        save_weights(trainer.model.state_dict(), run.last_path, metadata)
     report = _final_report(trainer, run)
     report["wall_seconds"] = time.perf_counter() - wall_start
     if process.is_main:

@@ -91,8 +91,8 @@ def train(
 ) -> None:
     """Train model NAME with its default recipe (or --recipe), overriding any recipe field.
 
-    Writes runs/NAME-TIMESTAMP/ (recipe, metrics, best weights, checkpoint, report, curves);
-    --resume RUN continues a run exactly where it stopped.
+    Writes runs/NAME-TIMESTAMP/ (recipe, metrics, best and last weights, checkpoint, report,
+    curves); --resume RUN continues a run exactly where it stopped.
     """
     from ..trainer import Settings
     from ..trainer import resume as resume_run

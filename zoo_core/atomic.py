@@ -4,37 +4,59 @@ failure, a full disk or an interrupt never leaves a half-written file under the 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from .errors import ZooError
+
+
+@contextlib.contextmanager
+def atomic_files() -> Iterator[Callable[[str | Path], Path]]:
+    """Yield ``temporary(target)``, which hands out a temporary path beside ``target``. When the
+    block succeeds every temporary file replaces its target; when it raises, all are removed.
+
+    An export uses it for a file and its sidecars (the ONNX parity report), so either all of
+    them appear or none does."""
+    pending: list[tuple[Path, Path]] = []
+
+    def temporary(target: str | Path) -> Path:
+        target = Path(target)
+        folder = target.parent
+        if not folder.is_dir():
+            raise ZooError(f"output folder {folder} does not exist; create it or choose another")
+        try:
+            fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=folder)
+        except OSError as exc:
+            raise ZooError(f"cannot write to {folder}: {exc.strerror or exc}") from None
+        os.close(fd)
+        pending.append((Path(name), target))
+        return Path(name)
+
+    try:
+        yield temporary
+        mode = 0o666 & ~_umask()  # mkstemp made them private; give them a normal file's mode
+        for tmp, _ in pending:
+            with open(tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
+            tmp.chmod(mode)
+        for tmp, target in pending:
+            os.replace(tmp, target)
+    except BaseException:
+        for tmp, _ in pending:
+            tmp.unlink(missing_ok=True)
+        raise
 
 
 @contextlib.contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; it replaces ``target`` when the block succeeds
     and is removed when it raises."""
-    target = Path(target)
-    folder = target.parent
-    if not folder.is_dir():
-        raise ZooError(f"output folder {folder} does not exist; create it or choose another")
-    try:
-        fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=folder)
-    except OSError as exc:
-        raise ZooError(f"cannot write to {folder}: {exc.strerror or exc}") from None
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        tmp.chmod(0o666 & ~_umask())  # mkstemp made it private; give it a normal file's mode
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_files() as temporary:
+        yield temporary(target)
 
 
 def _umask() -> int:
@@ -46,3 +68,8 @@ def _umask() -> int:
 def write_bytes(target: str | Path, data: bytes) -> None:
     with atomic_path(target) as tmp:
         tmp.write_bytes(data)
+
+
+def write_json(target: str | Path, data: Any) -> None:
+    """``data`` as indented JSON with a final newline, written atomically."""
+    write_bytes(target, (json.dumps(data, indent=2) + "\n").encode())

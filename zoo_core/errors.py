@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from typing import Any
 
 
 class ZooError(Exception):
@@ -27,6 +28,26 @@ class PluginError(ZooError):
 
 class PluginWarning(UserWarning):
     """A plugin was skipped; the rest of the zoo still works."""
+
+
+class WeightsError(ZooError):
+    """A weights tag that does not exist, a file or header that fails its checks, or weights
+    that do not fit the model."""
+
+
+class DatasetNotFoundError(ZooError):
+    """No copy of a dataset anywhere its loader looked, and no download."""
+
+
+class ExportError(ZooError):
+    """An export that failed or did not pass its check; its file was not kept. ``report`` holds
+    what the exporter measured before it gave up (a parity table, say); ``written`` the reports
+    of the other formats' files, which were kept."""
+
+    def __init__(self, message: str, report: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.report = report or {}
+        self.written: list[dict[str, Any]] = []
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

@@ -1,15 +1,23 @@
-"""The contract between the zoo's core and its plugins: every hook a plugin may implement.
+"""The contract between the zoo's core and its plugins: every hook a plugin may implement, and
+the ``register`` callbacks the registration hooks receive.
 
-Registration hooks receive a ``register`` callback instead of returning values, so the core
-validates each entry where it enters and records which plugin it came from.
+Registration is by callback, as in llm and datasette: the core hands each plugin its own
+``register``, validates every entry where it enters and records which plugin it came from. The
+``Register*`` protocols below are those callbacks' exact signatures (a test holds them to the
+core's registrars). Hooks are called with keyword arguments; none returns a value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 import pluggy
+
+from .interfaces import Builder, DatasetLoader, Exporter, ExporterOption, ExportRuntime
+from .recipe import Recipe
+from .run import Run
+from .weights_info import WeightsInfo
 
 PROJECT = "zoo"
 
@@ -17,31 +25,111 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
-@hookspec
-def zoo_register_models(register: Callable[..., None]) -> None:
-    """Called once when the registry is built; call ``register(name, builder, *, params, recipe,
-    description, num_classes, in_channels, input_size, tags)`` for each architecture."""
+class RegisterModel(Protocol):
+    def __call__(
+        self,
+        name: str,
+        builder: Builder | str,
+        *,
+        params: int,
+        recipe: Recipe,
+        description: str,
+        num_classes: int = 1000,
+        in_channels: int = 3,
+        input_size: tuple[int, int] = (224, 224),
+        tags: Sequence[str] = (),
+        recipes: Sequence[Recipe] = (),
+        weights: Sequence[WeightsInfo] = (),
+    ) -> None:
+        """Register architecture ``name`` (lowercase letters, digits, underscores).
+
+        ``builder``: a callable, or a ``"module:function"`` string imported only when the model is
+        built, so that listing never imports torch; it takes ``num_classes`` and ``in_channels``
+        as keywords. ``params``: the parameter count at the default configuration
+        (``num_classes``, ``in_channels``), declared so that listing needs no torch; test it.
+        ``input_size``: the default (height, width). ``recipe``: the default training recipe;
+        ``recipes``: others a user picks by name. ``description``: one or two sentences for
+        ``zoo info``; ``tags``: words to group models by. ``weights``: the trained weights, one
+        :class:`WeightsInfo` per tag, each with its ``file`` and ``sha256``.
+        """
+
+
+class RegisterDataset(Protocol):
+    def __call__(
+        self,
+        name: str,
+        loader: DatasetLoader | str,
+        *,
+        classes: Sequence[str],
+        in_channels: int,
+        image_size: tuple[int, int],
+        mean: Sequence[float],
+        std: Sequence[float],
+        description: str,
+    ) -> None:
+        """Register dataset ``name``, the name recipes give as ``dataset``.
+
+        ``loader(*, data_dir, download)`` returns an :class:`ImageSet` (or raises a ``ZooError``
+        saying how to get the data); a callable or a ``"module:function"`` string. ``classes``:
+        the class names, in label order. ``in_channels`` and ``image_size``: the images as
+        stored. ``mean`` and ``std``: one value per channel, applied after scaling pixels to
+        [0, 1]. ``description``: one sentence for ``zoo plugins``.
+        """
+
+
+class RegisterExporter(Protocol):
+    def __call__(
+        self,
+        name: str,
+        exporter: Exporter | str,
+        *,
+        suffix: str,
+        description: str,
+        options: Sequence[ExporterOption] = (),
+        runtime: ExportRuntime | None = None,
+        default: bool = False,
+    ) -> None:
+        """Register export format ``name`` (``zoo export --format NAME``, or ``--NAME``).
+
+        ``exporter(job, path)`` writes and checks one file (a callable or a
+        ``"module:function"`` string); ``suffix``: the file is written as ``MODEL<suffix>``.
+        ``description``: one sentence for ``zoo export --help``. ``options``: the settings it
+        takes, offered as ``zoo export`` flags and handed over in ``job.options``.
+        ``runtime``: how ``zoo bench`` runs its files, if it can. ``default``: written when
+        ``zoo export`` names no format.
+        """
 
 
 @hookspec
-def zoo_register_datasets(register: Callable[..., None]) -> None:
-    """Called when the trainer looks up a dataset; call ``register(name, loader, ...)`` for each
-    dataset the plugin provides."""
+def zoo_register_models(register: RegisterModel) -> None:
+    """Called once, when the model registry is first needed; call ``register`` for each
+    architecture the plugin provides."""
 
 
 @hookspec
-def zoo_register_exporters(register: Callable[..., None]) -> None:
-    """Called when exporters are looked up; call ``register(format, exporter)`` for each file
-    format the plugin writes."""
+def zoo_register_datasets(register: RegisterDataset) -> None:
+    """Called once, when a dataset is first looked up; call ``register`` for each dataset."""
 
 
 @hookspec
-def zoo_train_epoch_end(run: Any, metrics: Mapping[str, Any]) -> None:
-    """Called by the trainer on rank 0 after each epoch's validation, with the run (its directory,
-    recipe and model name) and that epoch's metrics; a logger plugin writes them somewhere."""
+def zoo_register_exporters(register: RegisterExporter) -> None:
+    """Called once, when the exporters are first looked up; call ``register`` for each format."""
 
 
 @hookspec
-def zoo_train_end(run: Any, report: Mapping[str, Any]) -> None:
-    """Called by the trainer on rank 0 once training and the final test are done, with the
-    run's report (best epoch, losses, accuracies, timings)."""
+def zoo_train_start(run: Run) -> None:
+    """Called by the trainer on rank 0 before the first epoch of a run, fresh or resumed
+    (``run.history`` then holds the epochs already done)."""
+
+
+@hookspec
+def zoo_train_epoch_end(run: Run, metrics: Mapping[str, float]) -> None:
+    """Called by the trainer on rank 0 after each epoch's validation, once its checkpoint is
+    queued, with that epoch's metrics (also the last entry of ``run.history``); a logger writes
+    them somewhere."""
+
+
+@hookspec
+def zoo_train_end(run: Run, report: Mapping[str, Any]) -> None:
+    """Called by the trainer on rank 0 once training and the final test are done and
+    ``report.json`` is written, with the run's report (best epoch, losses, accuracies, timings)."""

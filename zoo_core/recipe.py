@@ -1,20 +1,21 @@
 """A training recipe as plain, validated data: what to train on and how.
 
-The defaults are the lesson's recipe (Fashion-MNIST, 80/20 split, batch 256, Adam lr 1e-3 with
-weight decay 1e-4, up to 50 epochs, early stopping after 10 epochs without a better validation
-loss), so ``Recipe(name="lesson")`` is that recipe and a plugin states only what differs.
+The defaults are the lesson's recipe (80/20 split, batch 256, Adam lr 1e-3 with weight decay
+1e-4, up to 50 epochs, early stopping after 10 epochs without a better validation loss), so
+``Recipe(name="lesson", dataset="fashion_mnist")`` is that recipe and a plugin states only what
+differs. The dataset has no default: the core knows no dataset, the model plugins name theirs.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import ZooError, did_you_mean
+from .validation import is_int, is_number
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "onecycle", "cosine")
@@ -25,12 +26,13 @@ class RecipeError(ZooError, ValueError):
     """A recipe value out of range, an unknown name, or an unknown field."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Recipe:
-    """How a model is trained; every field is JSON-serialisable and checked on creation."""
+    """How a model is trained; every field is JSON-serialisable and checked on creation.
+    ``dataset`` names a registered dataset (``zoo plugins`` lists them)."""
 
     name: str = "lesson"
-    dataset: str = "fashion_mnist"
+    dataset: str
     input_size: tuple[int, int] = (28, 28)
     batch_size: int = 256
     optimizer: str = "adam"
@@ -60,15 +62,15 @@ class Recipe:
             fail("name must be a non-empty string")
         if not isinstance(self.dataset, str) or not self.dataset:
             fail("dataset must be a non-empty name such as 'fashion_mnist'")
-        if len(self.input_size) != 2 or not all(_is_int(v) and v > 0 for v in self.input_size):
+        if len(self.input_size) != 2 or not all(is_int(v) and v > 0 for v in self.input_size):
             fail(f"input_size must be two positive integers (height, width), got {self.input_size}")
         for key in ("batch_size", "epochs"):
             value = getattr(self, key)
-            if not _is_int(value) or value < 1:
+            if not is_int(value) or value < 1:
                 fail(f"{key} must be a positive integer, got {value!r}")
-        if self.patience is not None and (not _is_int(self.patience) or self.patience < 1):
+        if self.patience is not None and (not is_int(self.patience) or self.patience < 1):
             fail(f"patience must be a positive integer or null (no early stopping), got {self.patience!r}")
-        if not _is_int(self.seed):
+        if not is_int(self.seed):
             fail(f"seed must be an integer, got {self.seed!r}")
         if self.optimizer not in OPTIMIZERS:
             fail(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
@@ -77,13 +79,13 @@ class Recipe:
         for item in self.augment:
             if item not in AUGMENTATIONS:
                 fail(f"unknown augmentation {item!r}; choose from {', '.join(AUGMENTATIONS)}")
-        if not _is_number(self.lr) or self.lr <= 0:
+        if not is_number(self.lr) or self.lr <= 0:
             fail(f"lr must be a positive number, got {self.lr!r}")
-        if not _is_number(self.weight_decay) or self.weight_decay < 0:
+        if not is_number(self.weight_decay) or self.weight_decay < 0:
             fail(f"weight_decay must be a number >= 0, got {self.weight_decay!r}")
         for key in ("momentum", "val_fraction", "label_smoothing"):
             value = getattr(self, key)
-            if not _is_number(value) or not 0 <= value < 1:
+            if not is_number(value) or not 0 <= value < 1:
                 fail(f"{key} must be a number in [0, 1), got {value!r}")
         if not isinstance(self.nesterov, bool) or not isinstance(self.tta, bool):
             fail("nesterov and tta must be true or false")
@@ -103,7 +105,10 @@ class Recipe:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Recipe:
-        _check_keys(data, str(data.get("name", "?")))
+        name = str(data.get("name", "?"))
+        _check_keys(data, name)
+        if "dataset" not in data:
+            raise RecipeError(f"recipe {name!r}: no dataset; name one, such as 'fashion_mnist'")
         return cls(**data)
 
     @classmethod
@@ -128,11 +133,3 @@ def _check_keys(data: dict[str, Any], name: str) -> None:
                 f"recipe {name!r}: unknown field {key!r}.{did_you_mean(key, FIELDS)}"
                 f" Fields: {', '.join(FIELDS)}"
             )
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return _is_int(value) or (isinstance(value, float) and math.isfinite(value))

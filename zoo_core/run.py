@@ -1,4 +1,5 @@
-"""A training run's directory and what it holds.
+"""A training run's directory and what it holds: part of the contract, since the trainer's
+hooks hand a :class:`Run` to every logger plugin.
 
     runs/<model>-<timestamp>/
         run.json          model name and how the run was started (device, precision, limits)
@@ -22,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .atomic import write_bytes
+from .atomic import write_json
 from .errors import ZooError
 from .recipe import Recipe
 
@@ -89,7 +90,3 @@ class Run:
         except (OSError, json.JSONDecodeError):
             raise ZooError(f"{directory} is not a zoo run folder (no readable {RUN_FILE})") from None
         return cls(directory, info["model"], Recipe.from_file(directory / "recipe.json"), info["settings"])
-
-
-def write_json(path: Path, data: Any) -> None:
-    write_bytes(path, (json.dumps(data, indent=2) + "\n").encode())

@@ -1,17 +1,20 @@
-"""The plugin manager: loads the ``zoo`` entry-point group, isolates plugins that fail, and
-builds the model registry from what the rest registered.
+"""The plugin host: loads the ``zoo`` entry-point group, isolates plugins that fail, and fills
+the registries (models, datasets, exporters) from what the rest registered.
 
-Built-in architectures are entry points of the ``zoo`` distribution, the same door a third-party
+Built-in plugins are entry points of the ``zoo`` distribution, the same door a third-party
 package uses. In a source checkout that is not installed (``torch.hub.load(..., source="local")``)
 the same entry points are read from the checkout's ``pyproject.toml``.
+
+Services use the functions at the end of this module (the registries and the hook caller),
+never the host's internals.
 """
 
 from __future__ import annotations
 
 import importlib.metadata as metadata
 import os
+import tomllib
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -20,10 +23,10 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
-from .data import DatasetSpec, dataset_registrar
+from .entries import DatasetSpec, ExporterSpec, ModelSpec
 from .errors import PluginError, PluginWarning
-from .exporters import ExporterSpec, exporter_registrar
-from .registry import ModelSpec, PluginOrigin, Registry, model_registrar
+from .registry import PluginOrigin, Registry, registrar
+from .version import __version__
 
 ENTRY_POINT_GROUP = "zoo"
 DISTRIBUTION = "zoo"
@@ -126,37 +129,35 @@ class PluginHost:
     def registry(self) -> Registry[ModelSpec]:
         """The model registry, built on first use from every loaded plugin's registrations."""
         if self._registry is None:
-            registry = Registry("model", hint="Run `zoo list` to see every registered model.")
-            self._registry = self._collect("zoo_register_models", model_registrar, registry, "models")
+            registry = Registry[ModelSpec]("model", hint="Run `zoo list` to see every registered model.")
+            self._registry = self._collect("zoo_register_models", ModelSpec, registry, "models")
         return self._registry
 
     @property
     def datasets(self) -> Registry[DatasetSpec]:
         """The datasets that plugins registered through the trainer hook."""
         if self._datasets is None:
-            self._datasets = self._collect(
-                "zoo_register_datasets", dataset_registrar, Registry("dataset"), "datasets"
-            )
+            registry = Registry[DatasetSpec]("dataset")
+            self._datasets = self._collect("zoo_register_datasets", DatasetSpec, registry, "datasets")
         return self._datasets
 
     @property
     def exporters(self) -> Registry[ExporterSpec]:
         """The export formats that plugins registered, the built-in ones included."""
         if self._exporters is None:
-            registry = Registry("exporter")
-            self._exporters = self._collect(
-                "zoo_register_exporters", exporter_registrar, registry, "exporters"
-            )
+            registry = Registry[ExporterSpec]("exporter")
+            self._exporters = self._collect("zoo_register_exporters", ExporterSpec, registry, "exporters")
         return self._exporters
 
-    def _collect(self, hook: str, registrar: Callable, registry: Registry, field: str) -> Registry:
+    def _collect(self, hook: str, entry: type, registry: Registry, field: str) -> Registry:
         """Call every implementation of a registration hook with its plugin's own ``register``,
         keeping a plugin's entries only if its whole hook returns."""
+        kind = registry.kind
         for impl in getattr(self.pm.hook, hook).get_hookimpls():
             info = self.infos[impl.plugin_name]
             staged: list = []
             try:
-                impl.function(register=registrar(info.origin, staged))
+                impl.function(register=registrar(kind, entry, info.origin, staged))
             except Exception as exc:
                 self._record_failure(info, exc, f"failed while registering {field}")
                 continue
@@ -199,18 +200,14 @@ def source_tree_entry_points(
     """The ``zoo`` entry points that a checkout's ``pyproject.toml`` declares, if it is the zoo's."""
     if not pyproject.is_file():
         return []
-    import tomllib
-
     project = tomllib.loads(pyproject.read_text()).get("project", {})
     if project.get("name") != DISTRIBUTION:
         return []
     table = project.get("entry-points", {}).get(ENTRY_POINT_GROUP, {})
-    from . import __version__ as version
-
     return [
         (
             metadata.EntryPoint(name, value, ENTRY_POINT_GROUP),
-            PluginOrigin(name, f"{DISTRIBUTION} (source tree)", version),
+            PluginOrigin(name, f"{DISTRIBUTION} (source tree)", __version__),
         )
         for name, value in table.items()
     ]
@@ -229,10 +226,6 @@ def get_host() -> PluginHost:
     return _host
 
 
-def get_registry() -> Registry:
-    return get_host().registry
-
-
 def reset() -> None:
     """Forget loaded plugins, so the next lookup loads the entry points again."""
     global _host
@@ -244,3 +237,25 @@ def plugin_infos() -> list[PluginInfo]:
     host = get_host()
     host.registry, host.datasets, host.exporters  # noqa: B018 - registering fills in each plugin's lists
     return sorted(host.infos.values(), key=lambda info: info.name)
+
+
+# -- what services use -----------------------------------------------------------------------
+def model_registry() -> Registry[ModelSpec]:
+    """Every registered architecture."""
+    return get_host().registry
+
+
+def dataset_registry() -> Registry[DatasetSpec]:
+    """Every registered dataset."""
+    return get_host().datasets
+
+
+def exporter_registry() -> Registry[ExporterSpec]:
+    """Every registered export format."""
+    return get_host().exporters
+
+
+def hooks() -> pluggy.HookRelay:
+    """The hook caller: ``hooks().zoo_train_end(run=..., report=...)`` calls every plugin's
+    implementation (keyword arguments only, as pluggy requires)."""
+    return get_host().pm.hook

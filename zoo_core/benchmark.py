@@ -1,8 +1,9 @@
-"""Inference latency and throughput: torch eager, torch channels_last and onnxruntime on the same
-model, inputs and thread count."""
+"""Inference latency and throughput: torch eager, torch channels_last, and the runtime of every
+export format that declares one (onnxruntime for ONNX), on the same model, inputs and threads."""
 
 from __future__ import annotations
 
+import copy
 import statistics
 import tempfile
 import time
@@ -13,6 +14,9 @@ from typing import Any
 import torch
 
 from .errors import ZooError
+from .export import export_model, input_shape
+from .models import create_model
+from .plugins import exporter_registry
 
 
 def time_calls(
@@ -43,40 +47,30 @@ def benchmark(
     min_seconds: float = 0.5,
 ) -> dict[str, Any]:
     """One row per runtime and batch size: p50/p90 latency (ms) and images per second."""
-    from .exporters import export_model
-    from .exporters.onnx_format import ort_session
-
     if threads:
         torch.set_num_threads(threads)
     threads = torch.get_num_threads()
     dev = torch.device(device)
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ZooError("--device cuda was asked for but torch sees no CUDA GPU")
+    model = (
+        create_model(name, num_classes=num_classes, in_channels=in_channels, weights=weights).eval().to(dev)
+    )
+    shape = input_shape(name, model, in_channels=in_channels, input_size=input_size)
     with tempfile.TemporaryDirectory(prefix="zoo-bench-") as folder:
-        (report,) = export_model(
+        runtimes = _exported_runtimes(
             name,
-            ["onnx"],
             Path(folder),
-            weights=weights,
-            num_classes=num_classes,
-            in_channels=in_channels,
-            input_size=input_size,
+            threads=threads,
+            device=device,
+            export_args=dict(
+                weights=weights, num_classes=num_classes, in_channels=in_channels, input_size=input_size
+            ),
         )
-        providers = ["CUDAExecutionProvider"] if dev.type == "cuda" else ["CPUExecutionProvider"]
-        import onnxruntime
-
-        session = None
-        if providers[0] in onnxruntime.get_available_providers():
-            session = ort_session(Path(report["path"]), threads=threads, providers=providers)
-        from .registry import create_model
-
-        model = create_model(name, num_classes=num_classes, in_channels=in_channels, weights=weights)
-        model = model.eval().to(dev)
-        shape = onnx_input_shape(report["path"])
         rows = []
         for batch in batch_sizes:
             x = torch.randn(batch, *shape, generator=torch.Generator().manual_seed(batch))
-            for runtime, fn in _runners(model, x, dev, session):
+            for runtime, fn in _runners(model, x, dev, runtimes):
                 times = time_calls(fn, min_seconds=min_seconds) if fn else []
                 rows.append(_row(runtime, batch, times))
     return {
@@ -88,21 +82,23 @@ def benchmark(
     }
 
 
-def onnx_input_shape(path: str) -> tuple[int, int, int]:
-    """(channels, height, width) of an exported model's input: what both runtimes are fed."""
-    import onnx
-
-    proto = onnx.load(path, load_external_data=False)
-    dims = proto.graph.input[0].type.tensor_type.shape.dim
-    return dims[1].dim_value, dims[2].dim_value, dims[3].dim_value
+def _exported_runtimes(
+    name: str, folder: Path, *, threads: int, device: str, export_args: dict[str, Any]
+) -> list[tuple[str, Callable[[torch.Tensor], Any] | None]]:
+    """Export the model to every format that has a runtime; return each runtime's name and its
+    call on a batch (None where it cannot run on ``device``)."""
+    formats = [spec for spec in exporter_registry() if spec.runtime is not None]
+    reports = export_model(name, [spec.name for spec in formats], folder, **export_args)
+    return [
+        (spec.runtime.name, spec.load_runtime()(Path(report["path"]), threads=threads, device=device))
+        for spec, report in zip(formats, reports, strict=True)
+    ]
 
 
 def _runners(
-    model: torch.nn.Module, x: torch.Tensor, dev: torch.device, session: Any
+    model: torch.nn.Module, x: torch.Tensor, dev: torch.device, runtimes: list[tuple[str, Any]]
 ) -> list[tuple[str, Any]]:
     """(runtime, call) pairs on the same input; a call of None marks a runtime not available."""
-    import copy
-
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     x_dev = x.to(dev)
     x_last = x_dev.contiguous(memory_format=torch.channels_last)
@@ -116,11 +112,13 @@ def _runners(
 
         return call
 
-    feed = {session.get_inputs()[0].name: x.numpy()} if session is not None else {}
+    def exported_call(run: Callable[[torch.Tensor], Any]) -> Callable[[], None]:
+        return lambda: run(x)
+
     return [
         ("torch eager", torch_call(model, x_dev)),
         ("torch channels_last", torch_call(model_last, x_last)),
-        ("onnxruntime", (lambda: session.run(None, feed)) if session is not None else None),
+        *((runtime, exported_call(run) if run is not None else None) for runtime, run in runtimes),
     ]
 
 

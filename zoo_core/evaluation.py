@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,19 +10,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import DatasetSpec, get_dataset
+from .data import get_dataset, load_dataset, split_train_val
 from .device_data import DeviceSplit
+from .devices import autocast
 from .distributed import Process, sum_across
+from .entries import DatasetSpec
 from .errors import ZooError
+from .models import WeightsRef, create_model, get_model_spec
 from .recipe import Recipe
-from .registry import get_model_spec
 
 SPLITS = ("test", "val")
-
-
-def autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager:
-    """bf16 autocast on ``device`` when enabled."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
 
 
 @dataclass(frozen=True)
@@ -97,13 +92,11 @@ def evaluate_model(
 ) -> tuple[Evaluation, DatasetSpec]:
     """Evaluate ``model`` on the test split of ``recipe``'s dataset, or on the validation split
     that the recipe held out of the training images, as the recipe preprocesses them."""
-    from .trainer import split_train_val
-
     if split not in SPLITS:
         raise ZooError(f"unknown split {split!r}; choose test or val")
     device = device or torch.device("cpu")
     dataset = get_dataset(recipe.dataset)
-    data = dataset.load(data_dir=data_dir, download=download)
+    data = load_dataset(dataset, data_dir=data_dir, download=download)
     if split == "test":
         images, labels = data.test_images, data.test_labels
     else:
@@ -125,7 +118,7 @@ def evaluate_model(
 
 def evaluate_weights(
     name: str,
-    weights: bool | str | Path,
+    weights: WeightsRef,
     *,
     split: str = "test",
     device: torch.device | None = None,
@@ -135,14 +128,8 @@ def evaluate_weights(
 ) -> tuple[Evaluation, dict[str, Any]]:
     """Evaluate model ``name`` with trained weights (a tag or a file) under the recipe they were
     trained with. Returns the evaluation and facts about what was evaluated."""
-    from .weights import model_from_weights
-
-    model, metadata = model_from_weights(name, weights)
-    recipe = (
-        Recipe.from_dict(json.loads(metadata["recipe"]))
-        if "recipe" in metadata
-        else get_model_spec(name).recipe
-    )
+    model = create_model(name, weights=weights).eval()
+    recipe = model.zoo_weights.recipe or get_model_spec(name).recipe
     result, dataset = evaluate_model(
         model, recipe, split=split, device=device, data_dir=data_dir, download=download, batch_size=batch_size
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import torchview
 from torch import nn
 
 from .atomic import write_bytes
@@ -26,8 +27,6 @@ def draw_graph(model: nn.Module, input_shape: tuple[int, ...], path: Path, *, de
             "zoo graph needs Graphviz's `dot` program, which is not on PATH: install Graphviz "
             "(apt-get install graphviz, brew install graphviz or conda install graphviz)"
         )
-    import torchview
-
     graph = torchview.draw_graph(
         model.eval(), input_size=(1, *input_shape), depth=depth, expand_nested=True, device="cpu"
     )

@@ -1,98 +1,50 @@
-"""Trained weights as data: a manifest entry per weights file, readable without torch, and the
-model cards generated from it."""
+"""Trained weights as data: ``manifest.json``, one :class:`WeightsInfo` entry per weights file,
+readable without torch, and the model cards generated from it."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
-from .errors import PluginError
+from .atomic import write_json
+from .errors import WeightsError
+from .recipe import Recipe
+from .weights_info import WeightsInfo
 
 MANIFEST = "manifest.json"
 
 
-@dataclass(frozen=True)
-class WeightsSpec:
-    """One weights file of one model: where it is, how to check it, what it expects, how good it is."""
-
-    model: str
-    tag: str
-    file: Path
-    sha256: str
-    num_classes: int
-    in_channels: int
-    input_size: tuple[int, int]
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
-    labels: tuple[str, ...]
-    dataset: str
-    recipe: dict[str, Any]
-    test_accuracy: float
-    test_loss: float
-    params: int
-    trained_on: str
-    torch_version: str
-    date: str
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        """``model.tag``, as timm names pretrained weights."""
-        return f"{self.model}.{self.tag}"
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["file"] = self.file.name
-        data["input_size"] = list(self.input_size)
-        data["mean"], data["std"], data["labels"] = list(self.mean), list(self.std), list(self.labels)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], folder: Path) -> WeightsSpec:
-        try:
-            return cls(
-                **{
-                    **data,
-                    "file": folder / data["file"],
-                    "input_size": tuple(data["input_size"]),
-                    "mean": tuple(data["mean"]),
-                    "std": tuple(data["std"]),
-                    "labels": tuple(data["labels"]),
-                }
-            )
-        except (KeyError, TypeError) as exc:
-            raise PluginError(
-                f"weights manifest entry {data.get('model')}.{data.get('tag')} is malformed: {exc}"
-            ) from None
-
-
-def read_manifest(folder: Path) -> list[WeightsSpec]:
-    """Every entry of ``folder/manifest.json`` (none when there is no manifest)."""
+def read_manifest(folder: Path) -> list[WeightsInfo]:
+    """Every entry of ``folder/manifest.json`` (none when there is no manifest); a file that is
+    not a manifest is a ``WeightsError`` naming it."""
     path = folder / MANIFEST
     if not path.is_file():
         return []
-    return [WeightsSpec.from_dict(entry, folder) for entry in json.loads(path.read_text())["weights"]]
+    try:
+        entries = json.loads(path.read_text())["weights"]
+        return [WeightsInfo.from_dict(entry, folder=folder) for entry in entries]
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise WeightsError(f"{path} is not a weights manifest: {type(exc).__name__}: {exc}") from None
+    except WeightsError as exc:
+        raise WeightsError(f"{path}: {exc}") from None
 
 
-def write_manifest(folder: Path, entries: list[WeightsSpec]) -> None:
-    from .atomic import write_bytes
+def write_manifest(folder: Path, entries: list[WeightsInfo]) -> None:
+    write_json(
+        folder / MANIFEST, {"weights": [e.to_dict() for e in sorted(entries, key=lambda e: (e.model, e.tag))]}
+    )
 
-    data = {"weights": [e.to_dict() for e in sorted(entries, key=lambda e: (e.model, e.tag))]}
-    write_bytes(folder / MANIFEST, (json.dumps(data, indent=2) + "\n").encode())
 
-
-def card_rows(entries: list[WeightsSpec]) -> list[tuple[str, ...]]:
+def card_rows(entries: list[WeightsInfo]) -> list[tuple[str, ...]]:
     """Table rows of the model cards: one per weights file."""
     return [
         (
             e.name,
-            f"{e.params:,}",
+            f"{e.params:,}" if e.params else "-",
             f"{e.in_channels}x{e.input_size[0]}x{e.input_size[1]}",
-            f"{e.test_accuracy:.4f}",
-            f"{e.test_loss:.4f}",
-            f"{e.file.stat().st_size / 1e6:.1f} MB" if e.file.exists() else "missing",
+            _metric(e, "test_accuracy"),
+            _metric(e, "test_loss"),
+            f"{e.file.stat().st_size / 1e6:.1f} MB" if e.file and e.file.exists() else "missing",
             recipe_summary(e.recipe),
         )
         for e in entries
@@ -102,24 +54,30 @@ def card_rows(entries: list[WeightsSpec]) -> list[tuple[str, ...]]:
 CARD_HEADERS = ("weights", "params", "input", "test acc", "test loss", "size", "recipe")
 
 
-def recipe_summary(recipe: dict[str, Any]) -> str:
+def recipe_summary(recipe: Recipe | None) -> str:
+    """One line: optimizer, schedule, epochs, batch and augmentation of a recipe."""
+    if recipe is None:
+        return "-"
     parts = [
-        f"{recipe['name']}: {recipe['optimizer']} lr {recipe['lr']:g}",
-        f"{recipe['schedule']}",
-        f"{recipe['epochs']} epochs"
-        + (f" (patience {recipe['patience']})" if recipe.get("patience") else ""),
-        f"batch {recipe['batch_size']}",
+        f"{recipe.name}: {recipe.optimizer} lr {recipe.lr:g}",
+        recipe.schedule,
+        f"{recipe.epochs} epochs" + (f" (patience {recipe.patience})" if recipe.patience else ""),
+        f"batch {recipe.batch_size}",
     ]
-    if recipe.get("augment"):
-        parts.append("+".join(recipe["augment"]))
-    if recipe.get("label_smoothing"):
-        parts.append(f"label smoothing {recipe['label_smoothing']:g}")
-    if recipe.get("tta"):
+    if recipe.augment:
+        parts.append("+".join(recipe.augment))
+    if recipe.label_smoothing:
+        parts.append(f"label smoothing {recipe.label_smoothing:g}")
+    if recipe.tta:
         parts.append("flip TTA")
     return ", ".join(parts)
 
 
-def render_cards(entries: list[WeightsSpec]) -> str:
+def _metric(entry: WeightsInfo, key: str) -> str:
+    return f"{entry.metrics[key]:.4f}" if key in entry.metrics else "-"
+
+
+def render_cards(entries: list[WeightsInfo]) -> str:
     """``weights/README.md``: the model cards, generated from the manifest."""
     lines = [
         "# Trained weights",
@@ -142,8 +100,9 @@ def render_cards(entries: list[WeightsSpec]) -> str:
             f"normalised with mean {list(e.mean)}, "
             f"std {list(e.std)}",
             f"- classes ({e.num_classes}): {', '.join(e.labels)}",
-            f"- test accuracy {e.test_accuracy:.4f}, loss {e.test_loss:.4f} ({e.dataset} test split)",
-            f"- trained with `zoo train` on {e.trained_on}, torch {e.torch_version}, {e.date}",
+            f"- test accuracy {_metric(e, 'test_accuracy')}, loss {_metric(e, 'test_loss')} "
+            f"({e.dataset} test split)",
+            f"- source: {e.source}, torch {e.versions.get('torch', '?')}, {e.created}; license {e.license}",
             f"- recipe: {recipe_summary(e.recipe)}",
             f"- load: `zoo.create_model({e.model!r}, weights={e.tag!r})`, "
             f"`torch.hub.load(repo, {e.model!r}, weights={e.tag!r})`, `zoo eval {e.model} --weights {e.tag}`",

@@ -6,14 +6,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from PIL import Image, UnidentifiedImageError
 
 from .errors import ZooError
+from .models import WeightsRef, create_model
 
 
 def open_image(path: Path) -> Any:
     """A PIL image, or a one-line error for a folder, a missing file or unreadable data."""
-    from PIL import Image, UnidentifiedImageError
-
     if path.is_dir():
         raise ZooError(f"{path} is a folder; give image files (PNG, JPEG, ...)")
     try:
@@ -27,18 +27,16 @@ def open_image(path: Path) -> Any:
 
 
 def predict(
-    name: str, images: list[Path], *, weights: bool | str | Path = True, topk: int = 5
+    name: str, images: list[Path], *, weights: WeightsRef = True, topk: int = 5
 ) -> list[dict[str, Any]]:
-    """The ``topk`` most likely labels of each image, with probabilities."""
-    import json
-
-    from .weights import model_from_weights, weights_transforms
-
+    """The ``topk`` most likely labels of each image, with probabilities, each image prepared as
+    the weights' ``transforms()`` say (and mirrored too when their recipe tests that way)."""
     pictures = [open_image(Path(p)) for p in images]  # all errors before any work
-    model, metadata = model_from_weights(name, weights)
-    labels = json.loads(metadata["labels"]) if "labels" in metadata else None
-    tta = json.loads(metadata["recipe"]).get("tta", False) if "recipe" in metadata else False
-    transform = weights_transforms(name, weights)
+    model = create_model(name, weights=weights).eval()
+    info = model.zoo_weights
+    labels = info.labels
+    tta = info.recipe.tta if info.recipe else False
+    transform = info.transforms()
     batch = torch.stack([transform(p) for p in pictures])
     with torch.inference_mode():
         logits = model(batch)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,6 @@ def count_flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:
 
     The model may live on the ``meta`` device, which counts without computing.
     """
-    from torch.utils.flop_counter import FlopCounterMode
-
     device = next(model.parameters()).device
     counter = FlopCounterMode(display=False)
     with torch.no_grad(), counter:

@@ -1,0 +1,221 @@
+"""Exporting: a model, fresh or with weights, handed to each requested format's exporter plugin,
+which writes and checks its file; the file and its sidecars are kept only if the check passes.
+
+The core knows no format: the built-in exporters (``plugins/exporters/``) are plugins like any
+other, and each declares the options it takes (:class:`~zoo_core.interfaces.ExporterOption`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from .atomic import atomic_files
+from .data import get_dataset
+from .entries import ExporterSpec
+from .errors import ExportError, PluginError, ZooError
+from .interfaces import ExporterOption, ExportJob
+from .models import WeightsRef, create_model, get_model_spec
+from .plugins import exporter_registry
+from .version import __version__
+from .weights import file_sha256
+from .weights_info import WeightsInfo
+
+
+def exporter_names() -> list[str]:
+    """Every registered export format, sorted."""
+    return exporter_registry().names()
+
+
+def get_exporter(name: str) -> ExporterSpec:
+    return exporter_registry().get(name)
+
+
+def exporter_options(formats: Iterable[str] | None = None) -> dict[str, tuple[ExporterOption, list[str]]]:
+    """The options that the exporters of ``formats`` (default: all) declare, by name, each with
+    the formats that take it. Exporters may share an option of one type (each gets its own
+    default); an option name declared with two types, or equal to a format's name, is an error
+    naming both plugins."""
+    specs = [get_exporter(f) for f in formats] if formats is not None else list(exporter_registry())
+    names = {spec.name: spec for spec in exporter_registry()}
+    found: dict[str, tuple[ExporterOption, list[str]]] = {}
+    for spec in specs:
+        for option in spec.options:
+            if option.name in names:
+                other = names[option.name]
+                raise PluginError(
+                    f"exporter {spec.name!r} of plugin {spec.origin} has an option named like the format "
+                    f"{other.name!r} of plugin {other.origin}; uninstall or disable one of them"
+                )
+            if option.name not in found:
+                found[option.name] = (option, [spec.name])
+                continue
+            first, owners = found[option.name]
+            if first.type is not option.type:
+                other = get_exporter(owners[0])
+                raise PluginError(
+                    f"option {option.name!r} is a {first.type.__name__} for exporter {other.name!r} "
+                    f"of plugin {other.origin} but a {option.type.__name__} for exporter {spec.name!r} "
+                    f"of plugin {spec.origin}; uninstall or disable one of them"
+                )
+            owners.append(spec.name)
+    return found
+
+
+def export_model(
+    name: str,
+    formats: list[str] | None,
+    out_dir: Path,
+    *,
+    weights: WeightsRef | None = None,
+    num_classes: int | None = None,
+    in_channels: int | None = None,
+    input_size: tuple[int, int] | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Export model ``name`` (fresh, or with ``weights``) to each of ``formats`` (None: those
+    registered as defaults) in ``out_dir``; return one report per file. ``options`` are the
+    exporters' declared options (None: the default); one that no chosen format takes is an
+    error. Each file is written atomically and kept, with its sidecars, only if its exporter's
+    check passes; a format that fails does not stop the others, and the first failure is raised
+    once all were tried (:class:`ExportError`, with the kept files' reports in ``written``)."""
+    import torch  # heavy: only when something is exported
+
+    spec = get_model_spec(name)
+    exporters = [get_exporter(f) for f in dict.fromkeys(formats or default_formats())]
+    job_options = _job_options(exporters, options or {})
+    if not out_dir.is_dir():
+        raise ZooError(f"output folder {out_dir} does not exist; create it or choose another --out")
+    torch.manual_seed(0)
+    model = create_model(name, num_classes=num_classes, in_channels=in_channels, weights=weights).eval()
+    trained: WeightsInfo | None = model.zoo_weights
+    channels, *size = input_shape(name, model, in_channels=in_channels, input_size=input_size)
+    example = torch.randn(2, channels, *size, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        try:
+            classes = model(example).shape[1]
+        except RuntimeError as exc:
+            raise ZooError(
+                f"{name} cannot take a {channels}x{size[0]}x{size[1]} input: {str(exc).splitlines()[0]}"
+            ) from None
+    info = _export_info(name, trained, classes, channels, size)
+    metadata = {
+        **info.to_metadata(),
+        "plugin": str(spec.origin),
+        "weights": str(weights) if weights else "none (freshly initialised)",
+    }
+    reports, failures = [], []
+    for exporter in exporters:
+        target = out_dir / f"{name}{exporter.suffix}"
+        try:
+            with atomic_files() as temporary:
+                job = ExportJob(
+                    name,
+                    model,
+                    example,
+                    info,
+                    metadata,
+                    sidecar=_sidecars(temporary, out_dir, name),
+                    options=job_options[exporter.name],
+                )
+                report = exporter.load_exporter()(job, temporary(target))
+        except ExportError as exc:
+            failures.append((exporter.name, exc))
+            continue
+        reports.append(
+            {
+                "format": exporter.name,
+                "path": str(target),
+                "bytes": target.stat().st_size,
+                "sha256": file_sha256(target),
+                "input_shape": [channels, *size],
+                **report,
+            }
+        )
+    if failures:
+        raise _first_failure(failures, reports)
+    return reports
+
+
+def default_formats() -> list[str]:
+    """The formats ``export_model`` writes when none is named."""
+    names = [spec.name for spec in exporter_registry() if spec.default]
+    if not names:
+        raise ZooError(
+            f"no export format is a default here; name one: {', '.join(exporter_names()) or 'none'}"
+        )
+    return names
+
+
+def _sidecars(temporary: Callable[[Path], Path], out_dir: Path, name: str) -> Callable[[str], Path]:
+    return lambda suffix: temporary(out_dir / f"{name}{suffix}")
+
+
+def _first_failure(failures: list[tuple[str, ExportError]], written: list[dict[str, Any]]) -> ExportError:
+    """The first format's error, naming the others that failed too, with the kept files' reports."""
+    first = failures[0][1]
+    others = [fmt for fmt, _ in failures[1:]]
+    message = str(first) + (f" ({', '.join(others)} failed too)" if others else "")
+    error = ExportError(message, first.report)
+    error.written = written
+    return error
+
+
+def input_shape(
+    name: str, model: Any, *, in_channels: int | None = None, input_size: tuple[int, int] | None = None
+) -> tuple[int, int, int]:
+    """The (channels, height, width) that model ``name``, built by ``create_model``, is exported
+    and benchmarked at: what was asked for, else its weights' input, else its registered one."""
+    known = model.zoo_weights or get_model_spec(name)
+    return (in_channels or known.in_channels, *(input_size or known.input_size))
+
+
+def _job_options(exporters: list[ExporterSpec], given: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each exporter's declared options: the value given, else its default."""
+    declared = {o.name for e in exporters for o in e.options}
+    unknown = sorted(k for k, v in given.items() if v is not None and k not in declared)
+    if unknown:
+        formats = " or ".join(e.name for e in exporters)
+        takes = ", ".join(sorted(declared)) or "none"
+        raise ZooError(f"option {unknown[0]!r} is not taken by {formats} (options taken: {takes})")
+    chosen: dict[str, dict[str, Any]] = {}
+    for exporter in exporters:
+        values = {}
+        for option in exporter.options:
+            value = given.get(option.name)
+            try:
+                values[option.name] = option.default if value is None else option.check(value)
+            except ValueError as exc:
+                raise ZooError(str(exc)) from None
+        chosen[exporter.name] = values
+    return chosen
+
+
+def _export_info(
+    name: str, trained: WeightsInfo | None, classes: int, channels: int, size: tuple[int, int]
+) -> WeightsInfo:
+    """What the exported files say about the model's weights: the trained weights' facts, or for
+    a fresh model the normalisation and labels of its recipe's dataset where its shape fits."""
+    if trained is not None:
+        return dataclasses.replace(trained, input_size=tuple(size), file=None, sha256=None)
+    import torch  # loaded already: the model was built
+
+    facts: dict[str, Any] = {}
+    try:
+        dataset = get_dataset(get_model_spec(name).recipe.dataset)
+    except ZooError:
+        dataset = None
+    if dataset is not None and dataset.in_channels == channels:
+        facts.update(mean=dataset.mean, std=dataset.std)
+    if dataset is not None and dataset.num_classes == classes:
+        facts["labels"] = dataset.classes
+    return WeightsInfo(
+        model=name,
+        num_classes=classes,
+        in_channels=channels,
+        input_size=tuple(size),
+        versions={"zoo": __version__, "torch": torch.__version__},
+        **facts,
+    )

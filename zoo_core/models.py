@@ -1,0 +1,236 @@
+"""Models as users ask for them: list and describe registered architectures, look up their
+recipes and trained weights, and build them, fresh or with weights.
+
+A model built by :func:`create_model` carries ``model.zoo_weights``: the
+:class:`~zoo_core.weights_info.WeightsInfo` of the weights it holds (adapted to the classes and
+channels asked for), or None when it is freshly initialised, as timm's models carry
+``pretrained_cfg``. Nothing here imports torch until a model is built.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .entries import ModelSpec
+from .errors import BuilderArgumentError, WeightsError
+from .interfaces import Builder
+from .plugins import model_registry
+from .recipe import Recipe
+from .validation import is_positive_int
+from .weights import file_sha256, load_weights, read_header, verify
+from .weights_info import WeightsInfo
+
+if TYPE_CHECKING:
+    import torch
+
+WeightsRef = bool | str | Path
+"""True (the model's first weights tag), a tag such as ``"fashion_mnist"``, or a ``.safetensors`` file."""
+
+
+def list_models(pattern: str | None = None) -> list[str]:
+    """Every registered model name, sorted; ``pattern`` filters with shell wildcards ('res*')."""
+    return model_registry().names(pattern)
+
+
+def get_model_spec(name: str) -> ModelSpec:
+    """The registration of ``name``: builder, description, default input, recipes, weights, plugin."""
+    return model_registry().get(name)
+
+
+def get_recipe(model: str, recipe: str | Path | Recipe | None = None, **overrides: Any) -> Recipe:
+    """The recipe to train ``model`` with: its default (``recipe=None``), one of its recipes by
+    name, a recipe ``.json`` file, or a :class:`Recipe`; then ``overrides`` applied, each named
+    after the recipe field it sets (None leaves a field alone). ``patience=0`` means no early
+    stopping; ``augment`` may be a comma-separated string (``"flip,shift"``, or ``"none"``)."""
+    spec = get_model_spec(model)
+    if isinstance(recipe, Recipe):
+        base = recipe
+    elif recipe is not None and (str(recipe).endswith(".json") or Path(recipe).is_file()):
+        base = Recipe.from_file(recipe)
+    else:
+        base = spec.find_recipe(recipe)
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    if isinstance(changes.get("augment"), str):
+        text = changes["augment"].strip()
+        changes["augment"] = () if text in ("", "none") else tuple(a.strip() for a in text.split(","))
+    if changes.get("patience") == 0:
+        changes["patience"] = None
+    return base.replace(**changes) if changes else base
+
+
+def get_weights(model: str, weights: WeightsRef = True) -> WeightsInfo:
+    """What the weights ``weights`` of ``model`` are (labels, preprocessing, recipe, metrics),
+    without building the model: a tag's manifest entry, or a safetensors file's header."""
+    info = _resolve(get_model_spec(model), weights)
+    return info if info.sha256 else dataclasses.replace(info, sha256=file_sha256(info.file))
+
+
+def create_model(
+    name: str,
+    *,
+    num_classes: int | None = None,
+    in_channels: int | None = None,
+    weights: WeightsRef | None = None,
+    **builder_kwargs: Any,
+) -> torch.nn.Module:
+    """Build model ``name``, freshly initialised or with trained ``weights``.
+
+    ``weights``: None or False for none, True for the model's first weights tag, a tag such as
+    ``"fashion_mnist"``, or a ``.safetensors`` file (shipped files are sha256-checked first).
+    ``num_classes`` and ``in_channels`` default to the weights' (or the registered
+    configuration); asking for others re-initialises the classifier (with a warning) or adapts
+    the first convolution, as timm does. Any other keyword goes to the builder, which must
+    accept it.
+    """
+    spec = get_model_spec(name)
+    if weights is None or weights is False:
+        model = build(spec, num_classes=num_classes, in_channels=in_channels, **builder_kwargs)
+        model.zoo_weights = None
+        return model
+    info = _resolve(spec, weights)
+    if info.sha256 is not None:
+        verify(info)
+    state, _ = load_weights(info.file)
+    if info.sha256 is None:
+        info = dataclasses.replace(info, sha256=file_sha256(info.file))
+    classes = info.num_classes if num_classes is None else num_classes
+    channels = info.in_channels if in_channels is None else in_channels
+    model = build(spec, num_classes=classes, in_channels=channels, **builder_kwargs)
+    _load_adapted(model, state, info, classes=classes, channels=channels)
+    model.zoo_weights = _adapted_info(info, classes, channels)
+    return model
+
+
+def build(
+    spec: ModelSpec, *, num_classes: int | None, in_channels: int | None, **builder_kwargs: Any
+) -> torch.nn.Module:
+    """Call ``spec``'s builder after checking the arguments against its signature."""
+    kwargs = {
+        "num_classes": spec.num_classes if num_classes is None else num_classes,
+        "in_channels": spec.in_channels if in_channels is None else in_channels,
+        **builder_kwargs,
+    }
+    for key in ("num_classes", "in_channels"):
+        if not is_positive_int(kwargs[key]):
+            raise BuilderArgumentError(f"{spec.name}: {key} must be a positive integer, got {kwargs[key]!r}")
+    builder = spec.load_builder()
+    accepted = builder_arguments(builder)
+    if accepted is not None:
+        unknown = sorted(set(kwargs) - set(accepted))
+        if unknown:
+            raise BuilderArgumentError(
+                f"{spec.name} does not accept {', '.join(repr(k) for k in unknown)}; "
+                f"it accepts: {', '.join(accepted)}"
+            )
+    return builder(**kwargs)
+
+
+def builder_arguments(builder: Builder) -> list[str] | None:
+    """The keyword arguments a builder takes, or None when it takes any (``**kwargs``)."""
+    params = inspect.signature(builder).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return None
+    return [p.name for p in params if p.kind is not inspect.Parameter.POSITIONAL_ONLY]
+
+
+def _resolve(spec: ModelSpec, weights: WeightsRef) -> WeightsInfo:
+    """The weights ``weights`` names: a shipped entry (with the sha256 its file must have) or
+    a file's header (with no sha256 yet)."""
+    if weights is True:
+        if not spec.weights:
+            raise WeightsError(f"{spec.name} has no trained weights; train some with `zoo train {spec.name}`")
+        return spec.weights[0]
+    for entry in spec.weights:
+        if weights == entry.tag:
+            return entry
+    path = Path(weights)
+    if path.suffix != ".safetensors" and not path.exists():
+        tags = ", ".join(e.tag for e in spec.weights) or "none"
+        raise WeightsError(
+            f"{spec.name} has no weights {str(weights)!r}; its weights tags: {tags} "
+            "(or give a .safetensors file)"
+        )
+    header = read_header(path)
+    if "model" not in header:  # a bare state dict, saved by something other than the zoo
+        info = WeightsInfo(
+            model=spec.name,
+            num_classes=spec.num_classes,
+            in_channels=spec.in_channels,
+            input_size=spec.input_size,
+        )
+    else:
+        info = WeightsInfo.from_metadata(header, where=str(path))
+    if info.model != spec.name:
+        raise WeightsError(f"{path} holds weights for {info.model!r}, not {spec.name!r}")
+    return dataclasses.replace(info, file=path)
+
+
+def _load_adapted(
+    model: torch.nn.Module, state: dict[str, torch.Tensor], info: WeightsInfo, *, classes: int, channels: int
+) -> None:
+    """Load ``state`` into ``model``, adapting the first convolution to ``channels`` inputs and
+    re-initialising the classifier for another number of classes."""
+    name = info.model
+    own = model.state_dict()
+    if channels != info.in_channels:
+        key = _first_conv_key(model)
+        state[key] = _adapt_input_conv(state[key], channels)
+    mismatched = [k for k in own if k in state and own[k].shape != state[k].shape]
+    if mismatched:
+        head = _classifier_keys(model)
+        if classes == info.num_classes or not set(mismatched) <= set(head):
+            raise WeightsError(f"the weights do not fit {name}: {', '.join(mismatched)} differ in shape")
+        warnings.warn(
+            f"{name}: the weights have {info.num_classes} classes; the classifier ({', '.join(head)}) "
+            f"was re-initialised for {classes}",
+            stacklevel=3,
+        )
+        for key in head:
+            state[key] = own[key]
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise WeightsError(f"the weights do not fit {name}: {str(exc).splitlines()[0]}") from None
+
+
+def _adapted_info(info: WeightsInfo, classes: int, channels: int) -> WeightsInfo:
+    """``info`` as it holds for the model built: another head has no labels and no measured
+    metrics; other input channels share the weights' mean normalisation."""
+    changes: dict[str, Any] = {}
+    if classes != info.num_classes:
+        changes.update(num_classes=classes, labels=(), metrics={})
+    if channels != info.in_channels:
+        changes["in_channels"] = channels
+        for key in ("mean", "std"):
+            values = getattr(info, key)
+            if values is not None:
+                changes[key] = (sum(values) / len(values),) * channels
+    return dataclasses.replace(info, **changes) if changes else info
+
+
+def _first_conv_key(model: torch.nn.Module) -> str:
+    from torch import nn  # the model exists, so torch is loaded already
+
+    name = next(n for n, m in model.named_modules() if isinstance(m, nn.Conv2d))
+    return f"{name}.weight"
+
+
+def _classifier_keys(model: torch.nn.Module) -> list[str]:
+    from torch import nn  # the model exists, so torch is loaded already
+
+    name = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)][-1]
+    return [f"{name}.{p}" for p, _ in model.get_submodule(name).named_parameters()]
+
+
+def _adapt_input_conv(weight: torch.Tensor, channels: int) -> torch.Tensor:
+    """First-convolution kernels for ``channels`` inputs (timm's rule): summed over the trained
+    channels for one input channel, else repeated and scaled to keep the activation's size."""
+    have = weight.shape[1]
+    if channels == 1:
+        return weight.sum(dim=1, keepdim=True)
+    repeats = -(-channels // have)
+    return weight.repeat(1, repeats, 1, 1)[:, :channels] * (have / channels)

@@ -1,0 +1,68 @@
+"""Checkpoint I/O: a run's full training state copied off the device and written atomically on
+a background thread, and read back without unpickling anything but tensors and plain data."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..atomic import atomic_path
+
+
+def save_checkpoint(state: dict[str, Any], path: Path) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_checkpoint(path: Path, device: torch.device) -> dict[str, Any]:
+    return torch.load(path, map_location=device, weights_only=True)
+
+
+def to_cpu(state: Any) -> Any:
+    """A copy of a (nested) state dict with every tensor copied to the CPU, safe to write on
+    another thread while training changes the originals."""
+    if isinstance(state, torch.Tensor):
+        return state.detach().to("cpu", copy=True)
+    if isinstance(state, dict):
+        return {k: to_cpu(v) for k, v in state.items()}
+    if isinstance(state, list | tuple):
+        return type(state)(to_cpu(v) for v in state)
+    return state
+
+
+class FileWriter:
+    """Writes a run's files on one background thread, one epoch's batch at a time, so training
+    continues while a checkpoint goes to disk; each write is atomic, so a kill loses at most
+    the epoch in flight. A failed write surfaces at the next ``submit`` or at ``wait``."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zoo-writer")
+        self._pending: list[Future] = []
+
+    def submit(self, jobs: list[tuple[Callable[..., Any], ...]]) -> None:
+        """Queue ``(function, *arguments)`` jobs once the previous batch is written."""
+        self.wait()
+        self._pending = [self._pool.submit(fn, *args) for fn, *args in jobs]
+
+    def wait(self) -> None:
+        pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
+
+    def __enter__(self) -> FileWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        try:
+            if kind is None:
+                self.wait()
+            else:  # the run already failed: finish what is in flight, keep the first error
+                with contextlib.suppress(Exception):
+                    self.wait()
+        finally:
+            self._pool.shutdown(wait=True)

@@ -1,25 +1,75 @@
 """zoo: a plugin-based PyTorch model zoo.
 
-Importing this package does not import torch: listing and describing models stays fast, and
-torch is loaded only when a model is built.
+This package is the public face of the core: everything the README and plugins use is
+importable from ``zoo_core`` itself. Importing it does not import torch: listing and describing
+models stays fast, and torch is loaded only when a model is built. Training and evaluation,
+which need torch, live in ``zoo_core.training`` and ``zoo_core.evaluation``.
 """
 
-from .errors import PluginError, UnknownModelError, ZooError
+from .atomic import atomic_files, atomic_path, write_bytes, write_json
+from .data import get_dataset, list_datasets, user_cache_dir
+from .entries import DatasetSpec, ExporterSpec, ModelSpec
+from .errors import (
+    BuilderArgumentError,
+    DatasetNotFoundError,
+    ExportError,
+    PluginError,
+    PluginWarning,
+    UnknownModelError,
+    WeightsError,
+    ZooError,
+)
+from .export import export_model, exporter_names
 from .hookspecs import hookimpl
-from .recipe import Recipe
-from .registry import ModelSpec, create_model, get_model_spec, list_models
-
-__version__ = "0.1.0"
+from .interfaces import ExporterOption, ExportJob, ExportRuntime, ImageSet
+from .manifest import read_manifest, write_manifest
+from .models import create_model, get_model_spec, get_recipe, get_weights, list_models
+from .recipe import Recipe, RecipeError
+from .run import Run
+from .tables import format_table
+from .version import __version__
+from .weights import load_weights, save_weights
+from .weights_info import WeightsInfo
 
 __all__ = [
+    "BuilderArgumentError",
+    "DatasetNotFoundError",
+    "DatasetSpec",
+    "ExportError",
+    "ExportJob",
+    "ExportRuntime",
+    "ExporterOption",
+    "ExporterSpec",
+    "ImageSet",
     "ModelSpec",
     "PluginError",
+    "PluginWarning",
     "Recipe",
+    "RecipeError",
+    "Run",
     "UnknownModelError",
+    "WeightsError",
+    "WeightsInfo",
     "ZooError",
     "__version__",
+    "atomic_files",
+    "atomic_path",
     "create_model",
+    "export_model",
+    "exporter_names",
+    "format_table",
+    "get_dataset",
     "get_model_spec",
+    "get_recipe",
+    "get_weights",
     "hookimpl",
+    "list_datasets",
     "list_models",
+    "load_weights",
+    "read_manifest",
+    "save_weights",
+    "user_cache_dir",
+    "write_bytes",
+    "write_json",
+    "write_manifest",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .registry import builder_arguments, create_model, get_model_spec, list_models
+from .models import builder_arguments, create_model, get_model_spec, list_models
 
 
 def hub_entrypoints() -> dict[str, Callable[..., Any]]:
@@ -33,7 +33,8 @@ def _entrypoint(name: str) -> Callable[..., Any]:
         + ".\n"
         + (
             f"weights: None (fresh), True or a tag: {', '.join(w.tag for w in spec.weights)}; "
-            "loaded from the repository's weights/ folder after a sha256 check.\n"
+            "loaded from the repository's weights/ folder after a sha256 check. The model's "
+            "zoo_weights attribute says what its weights are (labels, preprocessing, metrics).\n"
             if spec.weights
             else "No trained weights ship with this model; weights= also takes a .safetensors file.\n"
         )

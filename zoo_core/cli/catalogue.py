@@ -9,23 +9,8 @@ import click
 from .. import plugins
 from ..errors import ZooError
 from ..manifest import CARD_HEADERS, card_rows
-from ..registry import ModelSpec, create_model, get_model_spec, list_models
-from . import cli, echo_json, echo_table
-
-
-def shape_text(shape: tuple[int, ...]) -> str:
-    return "x".join(str(d) for d in shape)
-
-
-def parse_shape(text: str, *, length: int, what: str) -> tuple[int, ...]:
-    """'1,28,28' -> (1, 28, 28), or a one-line error saying what form was expected."""
-    try:
-        values = tuple(int(v) for v in text.replace("x", ",").split(","))
-    except ValueError:
-        values = ()
-    if len(values) != length or any(v < 1 for v in values):
-        raise ZooError(f"{what} must be {length} positive integers separated by commas, got {text!r}")
-    return values
+from ..models import create_model, get_model_spec, list_models
+from .app import cli, echo_json, echo_table, parse_shape, shape_text
 
 
 @cli.command("list")
@@ -58,9 +43,9 @@ def list_command(pattern: str | None, pretrained: bool, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def info(name: str, as_json: bool) -> None:
     """Describe model NAME: parameters, FLOPs at its default input, recipe and plugin."""
-    import torch
+    import torch  # heavy: only to count FLOPs
 
-    from ..summary import count_flops
+    from ..summary import count_flops  # imports torch
 
     spec = get_model_spec(name)
     with torch.device("meta"):  # shapes only: no memory, no weight initialisation
@@ -108,7 +93,7 @@ def _recipe_value(value: object) -> str:
 )
 def summary(name: str, input_size: str | None, num_classes: int | None, depth: int) -> None:
     """Per-layer output shapes and parameter counts of model NAME for one input."""
-    from ..summary import layer_summary
+    from ..summary import layer_summary  # imports torch
 
     spec = get_model_spec(name)
     shape = parse_shape(input_size, length=3, what="--input-size") if input_size else spec.input_shape
@@ -184,9 +169,9 @@ def plugins_command(as_json: bool) -> None:
 )
 def graph(name: str, output: Path, input_size: str | None, depth: int) -> None:
     """Draw model NAME's layer graph to a picture (needs Graphviz's `dot`)."""
-    from ..graph import draw_graph
+    from ..graph import draw_graph  # imports torch
 
-    spec: ModelSpec = get_model_spec(name)
+    spec = get_model_spec(name)
     shape = parse_shape(input_size, length=3, what="--input-size") if input_size else spec.input_shape
     draw_graph(create_model(name, in_channels=shape[0]), shape, output, depth=depth)
     click.echo(f"wrote {output}")

@@ -1,28 +1,77 @@
-"""Commands that export and benchmark: export, bench."""
+"""Commands that export and benchmark: export, bench.
+
+``zoo export`` knows no format: a ``--FORMAT`` shortcut for every registered exporter and a
+flag for every option the exporters declare are added when the command is parsed or its help
+is shown, so a third-party exporter's options appear beside the built-in ones.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
-from ..errors import ZooError
-from . import cli, echo_json, echo_table
-from .catalogue import parse_shape
+from ..errors import ExportError, ZooError
+from ..export import export_model, exporter_names, exporter_options, get_exporter
+from ..interfaces import ExporterOption
+from .app import cli, echo_json, echo_table, parse_shape
 
 
 class FormatOption(click.Option):
     """``--format``, whose help lists the formats registered right now, third-party ones too."""
 
     def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
-        from ..exporters import exporter_names
-
-        self.help = f"Export format, repeatable: {', '.join(exporter_names())}."
+        defaults = [name for name in exporter_names() if get_exporter(name).default]
+        self.help = (
+            f"Export format, repeatable: {', '.join(exporter_names())}. Default: {', '.join(defaults)}."
+        )
         return super().get_help_record(ctx)
 
 
-def model_shape_options(command: Any) -> Any:
+class ExportCommand(click.Command):
+    """A command whose parameters include the registered formats' shortcuts and options."""
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        own = super().get_params(ctx)  # this command's parameters, then --help
+        if "zoo.plugin_params" not in ctx.meta:  # made once per invocation: click asks several times
+            ctx.meta["zoo.plugin_params"] = plugin_params()
+        count = len(self.params)
+        return [*own[:count], *ctx.meta["zoo.plugin_params"], *own[count:]]
+
+
+FORMAT_PREFIX = "format_"
+OPTION_PREFIX = "option_"
+
+
+def plugin_params() -> list[click.Option]:
+    """``--NAME`` for every registered format, and a flag for every exporter option."""
+    formats = [
+        click.Option(
+            [f"--{name.replace('_', '-')}", f"{FORMAT_PREFIX}{name}"],
+            is_flag=True,
+            help=f"Write NAME{spec.suffix}: {spec.description}",
+        )
+        for name, spec in ((n, get_exporter(n)) for n in exporter_names())
+    ]
+    return formats + [_option_flag(option, owners) for option, owners in exporter_options().values()]
+
+
+def _option_flag(option: ExporterOption, owners: list[str]) -> click.Option:
+    """The flag of an exporter option, its help naming each format's default."""
+    flag = option.name.replace("_", "-")
+    defaults = {fmt: o.default for fmt in owners for o in get_exporter(fmt).options if o.name == option.name}
+    help_text = f"{option.help} ({'; '.join(f'{fmt} default: {d}' for fmt, d in defaults.items())})"
+    declared = [f"{OPTION_PREFIX}{option.name}"]
+    if option.type is bool:
+        return click.Option([f"--{flag}/--no-{flag}", *declared], default=None, help=help_text)
+    kind = {int: click.IntRange(min=option.min), float: click.FloatRange(min=option.min), str: click.STRING}
+    return click.Option([f"--{flag}", *declared], type=kind[option.type], help=help_text)
+
+
+def model_shape_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(
         [
             click.option(
@@ -37,18 +86,10 @@ def model_shape_options(command: Any) -> Any:
     return command
 
 
-@cli.command()
+@cli.command(cls=ExportCommand)
 @click.argument("name")
-@click.option(
-    "--onnx", "want_onnx", is_flag=True, help="Write NAME.onnx (parity-checked against onnxruntime)."
-)
-@click.option("--safetensors", "want_safetensors", is_flag=True, help="Write NAME.safetensors.")
 @click.option("--format", "formats", multiple=True, cls=FormatOption, help="Export format, repeatable.")
 @model_shape_options
-@click.option("--opset", type=click.IntRange(min=7), help="ONNX opset (default 18).")
-@click.option("--atol", type=float, help="Parity gate: absolute tolerance (default 1e-4).")
-@click.option("--rtol", type=float, help="Parity gate: relative tolerance (default 1e-3).")
-@click.option("--no-check", is_flag=True, help="Skip the ONNX parity gate (the report says so).")
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -57,38 +98,39 @@ def model_shape_options(command: Any) -> Any:
     help="Existing folder to write into.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
+@click.pass_context
 def export(
+    ctx: click.Context,
     name: str,
-    want_onnx: bool,
-    want_safetensors: bool,
     formats: tuple[str, ...],
     weights: str | None,
     num_classes: int | None,
     in_channels: int | None,
     input_size: str | None,
-    opset: int | None,
-    atol: float | None,
-    rtol: float | None,
-    no_check: bool,
     out: Path,
     as_json: bool,
+    **plugin_values: Any,
 ) -> None:
-    """Export model NAME; with no format flag, to both safetensors and ONNX.
+    """Export model NAME to each format asked for (with none, to the default formats).
 
-    Every file is written to a temporary name, checked (safetensors: strict reload; ONNX:
-    onnx.checker and parity with onnxruntime at batch sizes 1, 3 and 8), then renamed into place.
+    Every file is written to a temporary name, checked by its exporter, then renamed into
+    place; a file that fails its check is not kept, and the command exits 1.
     """
-    from ..exporters import ExportError, export_model
-
-    chosen = [f for f, wanted in (("safetensors", want_safetensors), ("onnx", want_onnx)) if wanted] + list(
-        formats
-    )
+    chosen = [
+        key.removeprefix(FORMAT_PREFIX)
+        for key, on in plugin_values.items()
+        if key.startswith(FORMAT_PREFIX) and on
+    ]
+    options = {
+        key.removeprefix(OPTION_PREFIX): value
+        for key, value in plugin_values.items()
+        if key.startswith(OPTION_PREFIX) and ctx.get_parameter_source(key) is not ParameterSource.DEFAULT
+    }
     size = parse_shape(input_size, length=2, what="--input-size") if input_size else None
-    options = {"opset": opset, "atol": atol, "rtol": rtol, "check": not no_check}
     try:
         reports = export_model(
             name,
-            chosen or ["safetensors", "onnx"],
+            [*chosen, *formats] or None,
             out,
             weights=weights,
             num_classes=num_classes,
@@ -97,48 +139,35 @@ def export(
             options=options,
         )
     except ExportError as exc:
-        if "parity" in exc.report and not as_json:
-            echo_parity(exc.report["parity"])
+        if not as_json:
+            echo_reports(exc.written)
+            for line in exc.report.get("summary", []):
+                click.echo(f"  {line}")
         raise
     if as_json:
         echo_json(reports)
-        return
+    else:
+        echo_reports(reports)
+
+
+def echo_reports(reports: list[dict[str, Any]]) -> None:
+    """Each file's format, path, size and sha256, and under it the exporter's summary lines."""
     for report in reports:
         click.echo(
-            f"{report['format']}: {report['path']} ({report['bytes'] / 1e6:.1f} MB, "
-            f"sha256 {report['sha256']})"
+            f"{report['format']}: {report['path']} "
+            f"({report['bytes'] / 1e6:.1f} MB, sha256 {report['sha256']})"
         )
-        if "parity" in report:
-            echo_parity(report["parity"])
-
-
-def echo_parity(parity: dict[str, Any]) -> None:
-    if parity["passed"] is None:
-        click.echo(f"  parity: {parity['reason']}")
-        return
-    click.echo(
-        f"  parity with onnxruntime ({parity['provider']}, atol {parity['atol']:g}, rtol {parity['rtol']:g}):"
-    )
-    echo_table(
-        ("  batch", "max |diff|", "max rel diff", "top-1", "result"),
-        [
-            (
-                f"  {r['batch_size']}",
-                f"{r['max_abs_diff']:.2e}",
-                f"{r['max_rel_diff']:.2e}",
-                "same" if r["top1_agree"] else "differs",
-                "pass" if r["passed"] else "FAIL",
-            )
-            for r in parity["batches"]
-        ],
-    )
+        for line in report.get("summary", []):
+            click.echo(f"  {line}")
 
 
 @cli.command()
 @click.argument("name")
 @click.option("--batch-sizes", default="1,8,64", show_default=True, help="Comma-separated batch sizes.")
 @click.option(
-    "--threads", type=click.IntRange(min=1), help="Threads for torch and onnxruntime (default: torch's)."
+    "--threads",
+    type=click.IntRange(min=1),
+    help="Threads for torch and the exported runtimes (default: torch's).",
 )
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @model_shape_options
@@ -158,8 +187,9 @@ def bench(
     seconds: float,
     as_json: bool,
 ) -> None:
-    """Latency (p50/p90) and throughput of torch eager, torch channels_last and onnxruntime."""
-    from ..benchmark import benchmark
+    """Latency (p50/p90) and throughput of torch eager, torch channels_last and every export
+    format's runtime."""
+    from ..benchmark import benchmark  # imports torch
 
     try:
         sizes = [int(b) for b in batch_sizes.split(",")]

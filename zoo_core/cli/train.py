@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
 import click
 
 from ..errors import ZooError
-from ..recipe import Recipe
-from ..registry import get_model_spec
-from . import cli, echo_json, echo_table
+from ..models import get_recipe
+from .app import cli, echo_json, echo_table
 
 
 def data_options(command):
@@ -21,26 +21,10 @@ def data_options(command):
         type=click.Path(file_okay=False, path_type=Path),
         help="Where the dataset is (default: $ZOO_DATA_DIR, the user cache, system packages).",
     )(command)
-    command = click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")(
-        command
-    )
+    command = click.option(
+        "--device", help="auto, cpu, cuda or cuda:N (default: auto; a resumed run keeps its own)."
+    )(command)
     return command
-
-
-def build_recipe(name: str, recipe_ref: str | None, overrides: dict[str, object]) -> Recipe:
-    """The model's recipe (default, by name, or from a .json file) with the overrides applied;
-    each override option is named after the recipe field it sets."""
-    if recipe_ref and (recipe_ref.endswith(".json") or Path(recipe_ref).is_file()):
-        recipe = Recipe.from_file(recipe_ref)
-    else:
-        recipe = get_model_spec(name).find_recipe(recipe_ref)
-    changes = {k: v for k, v in overrides.items() if v is not None}
-    if "augment" in changes:
-        text = str(changes["augment"]).strip()
-        changes["augment"] = () if text in ("", "none") else tuple(a.strip() for a in text.split(","))
-    if changes.get("patience") == 0:
-        changes["patience"] = None
-    return recipe.replace(**changes) if changes else recipe
 
 
 @cli.command()
@@ -84,7 +68,7 @@ def train(
     resume: Path | None,
     nproc: int | None,
     progress: bool,
-    device: str,
+    device: str | None,
     data_dir: Path | None,
     no_download: bool,
     **overrides: object,
@@ -94,29 +78,23 @@ def train(
     Writes runs/NAME-TIMESTAMP/ (recipe, metrics, best and last weights, checkpoint, report,
     curves); --resume RUN continues a run exactly where it stopped.
     """
-    from ..trainer import Settings
-    from ..trainer import resume as resume_run
-    from ..trainer import train as train_run
-
     if nproc and nproc > 1 and "WORLD_SIZE" not in os.environ:
         sys.exit(launch_torchrun(nproc))
     if resume is not None:
         changed = [k for k, v in overrides.items() if v is not None] + (["--recipe"] if recipe_ref else [])
         if changed:
             raise ZooError(f"a resumed run keeps its recipe; drop {', '.join(changed)} or start a new run")
-        from ..run import Run
+        from .. import training  # imports torch
 
-        run = Run.open(resume)
-        if name and name != run.model:
-            raise ZooError(f"{resume} is a run of {run.model!r}, not {name!r}")
-        kept = {**run.settings, "device": device} if device != "auto" else run.settings
-        resume_run(resume, settings=Settings(**kept), progress=progress)
+        training.resume(resume, model=name, device=device, progress=progress)
         return
     if not name:
         raise ZooError("name a model to train (see `zoo list`), or give --resume RUN")
-    recipe = build_recipe(name, recipe_ref, overrides)
-    settings = Settings(
-        device=device,
+    recipe = get_recipe(name, recipe_ref, **overrides)
+    from .. import training  # imports torch
+
+    settings = training.Settings(
+        device=device or "auto",
         amp=amp,
         channels_last=channels_last,
         max_steps=max_steps,
@@ -124,13 +102,11 @@ def train(
         data_dir=str(data_dir) if data_dir else None,
         download=not no_download,
     )
-    train_run(name, recipe, settings, out=out, progress=progress)
+    training.train(name, recipe, settings, out=out, progress=progress)
 
 
 def launch_torchrun(nproc: int) -> int:
     """Re-run this very command under torchrun with ``nproc`` processes on this machine."""
-    import subprocess
-
     args, skip = [], False
     for arg in sys.argv[1:]:
         if skip:
@@ -167,19 +143,19 @@ def eval_command(
     split: str,
     batch_size: int,
     as_json: bool,
-    device: str,
+    device: str | None,
     data_dir: Path | None,
     no_download: bool,
 ) -> None:
     """Evaluate model NAME with --weights: loss, accuracy and per-class accuracy."""
-    from ..evaluation import evaluate_weights
-    from ..trainer import resolve_device
+    from ..devices import resolve_device  # imports torch
+    from ..evaluation import evaluate_weights  # imports torch
 
     result, facts = evaluate_weights(
         name,
         weights,
         split=split,
-        device=resolve_device(device),
+        device=resolve_device(device or "auto"),
         data_dir=data_dir,
         download=not no_download,
         batch_size=batch_size,
@@ -216,7 +192,7 @@ def eval_command(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def predict_command(name: str, images: tuple[Path, ...], weights: str, topk: int, as_json: bool) -> None:
     """Classify IMAGES (PNG, JPEG, any size or mode) with model NAME's trained weights."""
-    from ..predict import predict
+    from ..predict import predict  # imports torch
 
     results = predict(name, list(images), weights=True if weights == "True" else weights, topk=topk)
     if as_json:

@@ -27,9 +27,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from zoo_core import get_model_spec
+from zoo_core import get_recipe
 from zoo_core.benchmark import benchmark
-from zoo_core.trainer import Settings, train
+from zoo_core.training import Settings, train
 
 # (label, model, recipe name or None for the default, overrides). The default recipes' runs are
 # the ones whose weights ship; "fast" ones are the time-to-accuracy measurements.
@@ -63,10 +63,9 @@ def main() -> None:
 
     rows = []
     for label, model, recipe_name, overrides in RUNS:
-        recipe = get_model_spec(model).find_recipe(recipe_name)
         if args.quick:
             overrides = {**overrides, "epochs": 1}
-        recipe = recipe.replace(**overrides) if overrides else recipe
+        recipe = get_recipe(model, recipe_name, **overrides)
         settings = Settings(device=device, subset=2000 if args.quick else None)
         start = time.perf_counter()
         report = train(model, recipe, settings, out=args.runs / label, progress=False)

@@ -19,10 +19,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from zoo_core import fashion_mnist, get_model_spec
-from zoo_core.data import user_cache_dir
+from plugins.datasets import fashion_mnist
+from zoo_core import get_recipe, user_cache_dir
+from zoo_core.devices import flush_denormal, resolve_device
 from zoo_core.distributed import Process
-from zoo_core.trainer import Settings, Trainer, flush_denormal, resolve_device
+from zoo_core.training import Settings, Trainer
 
 
 class LessonCNN(nn.Module):
@@ -91,7 +92,7 @@ def lesson_loop(root: Path, device: torch.device, steps: int, workers: int) -> t
 
 def zoo_loop(device: torch.device, steps: int) -> tuple[float, int]:
     """The zoo trainer on the same network and recipe; returns (seconds, training images)."""
-    recipe = get_model_spec("fashion_cnn").find_recipe("lesson")
+    recipe = get_recipe("fashion_cnn", "lesson")
     trainer = Trainer("fashion_cnn", recipe, Settings(device=str(device), max_steps=steps), Process())
 
     class Bar:
@@ -104,7 +105,7 @@ def zoo_loop(device: torch.device, steps: int) -> tuple[float, int]:
         trainer.evaluate(trainer.val_split)
         if device.type == "cuda":
             torch.cuda.synchronize()
-        return time.perf_counter() - start, trainer.images_seen
+        return time.perf_counter() - start, trainer.state.images_seen
 
 
 def main() -> None:

@@ -11,50 +11,47 @@ RUN_DIR is a `zoo train` run folder (its best.safetensors and report.json are us
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shutil
 from datetime import date
 from pathlib import Path
 
-import torch
-
-from zoo_core import Recipe, get_model_spec
-from zoo_core.atomic import atomic_path, write_bytes
+from zoo_core import (
+    Recipe,
+    WeightsInfo,
+    atomic_path,
+    create_model,
+    get_model_spec,
+    read_manifest,
+    write_bytes,
+    write_manifest,
+)
 from zoo_core.evaluation import evaluate_weights
-from zoo_core.manifest import WeightsSpec, read_manifest, render_cards, write_manifest
-from zoo_core.weights import file_sha256, model_from_weights
+from zoo_core.manifest import render_cards
 
 FOLDER = Path(__file__).resolve().parent.parent / "weights"
+LICENSE = "MIT"  # the project's license; the training data, Fashion-MNIST, is MIT-licensed too
 
 
-def ship(source: Path, model: str, tag: str, trained_on: str | None) -> WeightsSpec:
+def ship(source: Path, model: str, tag: str, trained_on: str | None) -> WeightsInfo:
     weights = source / "best.safetensors" if source.is_dir() else source
     report = json.loads((source / "report.json").read_text()) if source.is_dir() else {}
     target = FOLDER / f"{model}-{tag}.safetensors"
     with atomic_path(target) as tmp:
         shutil.copyfile(weights, tmp)
     result, _ = evaluate_weights(model, target, split="test")
-    built, meta = model_from_weights(model, target)
-    recipe = registered_name(model, json.loads(meta["recipe"]))
-    return WeightsSpec(
-        model=model,
+    built = create_model(model, weights=target)
+    info: WeightsInfo = built.zoo_weights
+    return dataclasses.replace(
+        info,
         tag=tag,
-        file=target,
-        sha256=file_sha256(target),
-        num_classes=int(meta["num_classes"]),
-        in_channels=int(meta["in_channels"]),
-        input_size=tuple(json.loads(meta["input_size"])),
-        mean=tuple(json.loads(meta["mean"])),
-        std=tuple(json.loads(meta["std"])),
-        labels=tuple(json.loads(meta["labels"])),
-        dataset=meta["dataset"],
-        recipe=recipe,
-        test_accuracy=result.accuracy,
-        test_loss=result.loss,
+        recipe=registered_name(model, info.recipe),
+        metrics={"test_accuracy": result.accuracy, "test_loss": result.loss},
         params=sum(p.numel() for p in built.parameters()),
-        trained_on=trained_on or report.get("device", "unknown"),
-        torch_version=meta.get("torch_version", torch.__version__),
-        date=date.today().isoformat(),
+        source=f"zoo train on {trained_on}" if trained_on else info.source,
+        created=date.today().isoformat(),
+        license=LICENSE,
         extra={
             "training_report": {
                 k: report[k]
@@ -65,13 +62,14 @@ def ship(source: Path, model: str, tag: str, trained_on: str | None) -> WeightsS
     )
 
 
-def registered_name(model: str, recipe: dict) -> dict:
+def registered_name(model: str, recipe: Recipe | None) -> Recipe | None:
     """The recipe, named after the model's registered recipe with the same fields, if there is one
     (a run trained with `--recipe fast --epochs 80 ...` is the registered 'erase' recipe)."""
+    if recipe is None:
+        return None
     spec = get_model_spec(model)
-    fields = Recipe.from_dict({**recipe, "name": "-"})
-    same = [r.name for r in (spec.recipe, *spec.recipes) if r.replace(name="-") == fields]
-    return {**recipe, "name": same[0]} if same else recipe
+    same = [r.name for r in (spec.recipe, *spec.recipes) if r.replace(name="-") == recipe.replace(name="-")]
+    return recipe.replace(name=same[0]) if same else recipe
 
 
 def main() -> None:
@@ -89,8 +87,8 @@ def main() -> None:
         entries = [e for e in entries if (e.model, e.tag) != (entry.model, entry.tag)] + [entry]
         write_manifest(FOLDER, entries)
         print(
-            f"{entry.name}: test accuracy {entry.test_accuracy:.4f}, loss {entry.test_loss:.4f}, "
-            f"sha256 {entry.sha256}"
+            f"{entry.name}: test accuracy {entry.metrics['test_accuracy']:.4f}, "
+            f"loss {entry.metrics['test_loss']:.4f}, sha256 {entry.sha256}"
         )
     write_bytes(FOLDER / "README.md", render_cards(sorted(entries, key=lambda e: (e.model, e.tag))).encode())
 

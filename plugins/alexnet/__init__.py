@@ -5,6 +5,7 @@ from zoo_core import Recipe, hookimpl
 # The classic course's AlexNet run: Fashion-MNIST resized to 224, plain SGD lr 0.01, 10 epochs.
 CLASSIC = Recipe(
     name="classic",
+    dataset="fashion_mnist",
     input_size=(224, 224),
     batch_size=128,
     optimizer="sgd",

@@ -5,6 +5,7 @@ from zoo_core import Recipe, hookimpl
 # The classic course's GoogLeNet run: Fashion-MNIST resized to 96, plain SGD lr 0.1, 10 epochs.
 CLASSIC = Recipe(
     name="classic",
+    dataset="fashion_mnist",
     input_size=(96, 96),
     batch_size=128,
     optimizer="sgd",

@@ -1,7 +1,7 @@
 """An example third-party zoo plugin: registers ``tinynet``, a two-layer CNN for 28x28 images,
 and a ``torchscript`` export format."""
 
-from zoo_core import Recipe, hookimpl
+from zoo_core import ExporterOption, Recipe, hookimpl
 
 
 @hookimpl
@@ -13,7 +13,7 @@ def zoo_register_models(register):
         num_classes=10,
         in_channels=1,
         input_size=(28, 28),
-        recipe=Recipe(name="tiny", epochs=5, patience=None),
+        recipe=Recipe(name="tiny", dataset="fashion_mnist", epochs=5, patience=None),
         description="A two-layer CNN from the example third-party plugin package.",
         tags=("example",),
     )
@@ -26,4 +26,9 @@ def zoo_register_exporters(register):
         "zoo_plugin_example.torchscript:export_torchscript",
         suffix=".torchscript.pt",
         description="TorchScript (torch.jit.trace), reloaded and compared before it is kept.",
+        options=[
+            ExporterOption(
+                "freeze", bool, False, "Freeze the traced module for inference (torch.jit.freeze)."
+            )
+        ],
     )

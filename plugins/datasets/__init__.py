@@ -1,0 +1,1 @@
+"""The zoo's built-in dataset plugins."""

@@ -1,0 +1,105 @@
+"""Fashion-MNIST, the zoo's built-in dataset plugin, found offline first.
+
+It registers through the ``zoo`` entry points like any third-party dataset plugin.
+
+Where it looks, in order: ``--data-dir`` / ``$ZOO_DATA_DIR``, the user cache, Debian's
+``dataset-fashion-mnist`` package (whose ``.gz`` files were recompressed, so torchvision's md5
+check of them fails while the unpacked files are byte-identical: they are unpacked, not
+checked), and last torchvision's download.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+from zoo_core import DatasetNotFoundError, ImageSet, hookimpl, user_cache_dir, write_bytes
+
+CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+RAW_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+
+@hookimpl
+def zoo_register_datasets(register):
+    register(
+        "fashion_mnist",
+        load,
+        classes=CLASSES,
+        in_channels=1,
+        image_size=(28, 28),
+        mean=(0.5,),
+        std=(0.5,),  # the lesson's Normalize(0.5, 0.5)
+        description="Fashion-MNIST: 60,000 training and 10,000 test 28x28 grayscale images "
+        "of 10 clothing classes.",
+    )
+
+
+def raw_folder(root: Path) -> Path:
+    """Where torchvision's ``FashionMNIST(root)`` expects the four unpacked idx files."""
+    return root / "FashionMNIST" / "raw"
+
+
+def load(*, data_dir: Path | None = None, download: bool = True) -> ImageSet:
+    roots = [data_dir] if data_dir is not None else []
+    roots.append(user_cache_dir())
+    root = next((r for r in roots if all((raw_folder(r) / f).is_file() for f in RAW_FILES)), None)
+    if root is None:
+        root = roots[0]
+        if all((DEBIAN_DIR / f"{f}.gz").is_file() for f in RAW_FILES):
+            unpack_debian(raw_folder(root))
+        elif download:
+            fetch(root)
+        else:
+            raise DatasetNotFoundError(not_found_message(roots, "downloading is off"))
+    return read(root)
+
+
+def unpack_debian(folder: Path) -> None:
+    """Unpack Debian's recompressed files into ``folder`` (atomically, one file at a time)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in RAW_FILES:
+        write_bytes(folder / name, gzip.decompress((DEBIAN_DIR / f"{name}.gz").read_bytes()))
+
+
+def fetch(root: Path) -> None:
+    from torchvision.datasets import FashionMNIST
+
+    try:
+        for train in (True, False):
+            FashionMNIST(str(root), train=train, download=True)
+    except Exception as exc:  # torchvision raises several kinds when offline
+        raise DatasetNotFoundError(not_found_message([root], f"the download failed ({exc})")) from None
+
+
+def read(root: Path) -> ImageSet:
+    from torchvision.datasets import FashionMNIST
+
+    train = FashionMNIST(str(root), train=True, download=False)
+    test = FashionMNIST(str(root), train=False, download=False)
+    return ImageSet(train.data.unsqueeze(1), train.targets, test.data.unsqueeze(1), test.targets)
+
+
+def not_found_message(roots: list[Path], why: str) -> str:
+    where = ", ".join(str(raw_folder(r)) for r in roots)
+    return (
+        f"Fashion-MNIST is not in {where} or {DEBIAN_DIR}, and {why}: install Debian's "
+        "dataset-fashion-mnist package (apt-get install dataset-fashion-mnist), put the four idx "
+        "files in one of those folders, or allow the download"
+    )

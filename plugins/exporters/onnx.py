@@ -1,0 +1,241 @@
+"""The ONNX exporter: torch's dynamo exporter with a dynamic batch axis, checked by
+``onnx.checker`` and gated on parity with onnxruntime before the file is kept, with its parity
+report beside it (``NAME.parity.json``). onnxruntime is also the runtime ``zoo bench`` times.
+
+Parity: one onnxruntime CPU session runs fixed-seed inputs at several batch sizes; the logits
+must satisfy ``|ort - torch| <= atol + rtol * |torch|`` everywhere, and the top-1 classes must
+agree (a disagreement between two logits tied within ``atol`` is excused).
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+import json
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from pathlib import Path
+from typing import Any
+
+from zoo_core import ExporterOption, ExportError, ExportJob, ExportRuntime, format_table, hookimpl
+
+DEFAULT_OPSET = 18
+DEFAULT_ATOL = 1e-4
+DEFAULT_RTOL = 1e-3
+PARITY_BATCH_SIZES = (1, 3, 8)
+
+
+OPTIONS = (
+    ExporterOption("opset", int, DEFAULT_OPSET, "ONNX opset version.", min=7),
+    ExporterOption("atol", float, DEFAULT_ATOL, "Parity gate: absolute tolerance on the logits.", min=0),
+    ExporterOption("rtol", float, DEFAULT_RTOL, "Parity gate: relative tolerance on the logits.", min=0),
+    ExporterOption("check", bool, True, "Run the parity gate against onnxruntime (the report says if not)."),
+)
+
+
+@hookimpl
+def zoo_register_exporters(register):
+    register(
+        "onnx",
+        export_onnx,
+        suffix=".onnx",
+        description="ONNX (dynamo exporter, dynamic batch), kept only if onnxruntime's logits match torch's.",
+        options=OPTIONS,
+        runtime=ExportRuntime("onnxruntime", open_runtime),
+        default=True,
+    )
+
+
+def export_onnx(job: ExportJob, path: Path) -> dict[str, Any]:
+    import onnx
+    import torch
+
+    opset = job.options["opset"]
+    model = job.model.eval()
+    argument = next(iter(inspect.signature(model.forward).parameters))
+    batch = torch.export.Dim("batch", min=1, max=4096)
+    try:
+        # the exporter narrates its steps, and prints the traced graph when tracing fails
+        with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()), _quiet_torch_logs():
+            program = torch.onnx.export(
+                model,
+                (job.example,),
+                dynamo=True,
+                dynamic_shapes={argument: {0: batch}},
+                opset_version=opset,
+                input_names=["input"],
+                output_names=["logits"],
+                external_data=False,
+                optimize=True,
+            )
+    except Exception as exc:
+        raise ExportError(
+            f"torch.onnx.export failed for {job.model_name}: {_first_line(_root_cause(exc))}"
+        ) from None
+    proto = program.model_proto
+    for key, value in {**job.metadata, "opset": str(opset)}.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    try:
+        onnx.checker.check_model(proto, full_check=True)
+    except Exception as exc:
+        raise ExportError(f"onnx.checker rejected the {job.model_name} graph: {_first_line(exc)}") from None
+    path.write_bytes(proto.SerializeToString())
+
+    report: dict[str, Any] = {"model": job.model_name, "opset": opset, "versions": versions()}
+    if job.options["check"]:
+        parity = check_parity(
+            model, path, job.input_shape, atol=job.options["atol"], rtol=job.options["rtol"]
+        )
+    else:
+        parity = {"passed": None, "reason": "not checked (--no-check)"}
+    report["parity"] = parity
+    if parity["passed"] is False:
+        raise ExportError(
+            f"ONNX parity check failed for {job.model_name}: {parity['reason']}",
+            {**report, "summary": parity_summary(parity)},
+        )
+    job.sidecar(".parity.json").write_text(json.dumps(report, indent=2) + "\n")
+    return {**report, "summary": parity_summary(parity)}
+
+
+def parity_summary(parity: dict[str, Any]) -> list[str]:
+    """The parity result as lines for the console: a header and a table, one row per batch."""
+    if parity["passed"] is None:
+        return [f"parity: {parity['reason']}"]
+    rows = [
+        (
+            r["batch_size"],
+            f"{r['max_abs_diff']:.2e}",
+            f"{r['max_rel_diff']:.2e}",
+            "same" if r["top1_agree"] else "differs",
+            "pass" if r["passed"] else "FAIL",
+        )
+        for r in parity["batches"]
+    ]
+    return [
+        f"parity with onnxruntime ({parity['provider']}, atol {parity['atol']:g}, rtol {parity['rtol']:g}):",
+        *format_table(("batch", "max |diff|", "max rel diff", "top-1", "result"), rows),
+    ]
+
+
+def check_parity(
+    model: Any,
+    path: Path,
+    input_shape: tuple[int, ...],
+    *,
+    atol: float = DEFAULT_ATOL,
+    rtol: float = DEFAULT_RTOL,
+    batch_sizes: tuple[int, ...] = PARITY_BATCH_SIZES,
+    threads: int | None = None,
+) -> dict[str, Any]:
+    """Compare onnxruntime's logits with torch's at each batch size, with one session."""
+    import onnxruntime as ort
+    import torch
+
+    session = ort_session(path, threads=threads)
+    generator = torch.Generator().manual_seed(0)
+    rows = []
+    for batch_size in batch_sizes:
+        x = torch.randn(batch_size, *input_shape, generator=generator)
+        with torch.inference_mode():
+            expected = model(x).float()
+        got = torch.from_numpy(session.run(None, {session.get_inputs()[0].name: x.numpy()})[0])
+        diff = (got - expected).abs()
+        allowed = atol + rtol * expected.abs()
+        top_torch, top_ort = expected.argmax(1), got.argmax(1)
+        # a different top-1 is excused when torch's logits for both classes tie within atol
+        tied = (expected.gather(1, top_torch[:, None]) - expected.gather(1, top_ort[:, None])).abs().squeeze(
+            1
+        ) <= atol
+        rows.append(
+            {
+                "batch_size": batch_size,
+                "max_abs_diff": diff.max().item(),
+                "max_rel_diff": (diff / expected.abs().clamp_min(1e-12)).max().item(),
+                "within_tolerance": bool((diff <= allowed).all()),
+                "top1_agree": bool(((top_torch == top_ort) | tied).all()),
+            }
+        )
+        rows[-1]["passed"] = rows[-1]["within_tolerance"] and rows[-1]["top1_agree"]
+    failed = [r for r in rows if not r["passed"]]
+    reason = "all batch sizes within tolerance, same top-1"
+    if failed:
+        r = failed[0]
+        reason = (
+            f"at batch size {r['batch_size']} the max difference is {r['max_abs_diff']:.3g} "
+            f"(allowed {atol:g} + {rtol:g} * |torch|)"
+            if not r["within_tolerance"]
+            else f"at batch size {r['batch_size']} onnxruntime picks a different top-1 class"
+        )
+    return {
+        "passed": not failed,
+        "reason": reason,
+        "atol": atol,
+        "rtol": rtol,
+        "provider": session.get_providers()[0],
+        "batches": rows,
+        "ort_version": ort.__version__,
+    }
+
+
+def open_runtime(path: Path, *, threads: int, device: str) -> Callable[[Any], Any] | None:
+    """A call that runs ``path`` on a CPU tensor batch in onnxruntime, on ``device`` (None
+    when this onnxruntime cannot run there)."""
+    import onnxruntime as ort
+
+    provider = "CUDAExecutionProvider" if device == "cuda" else "CPUExecutionProvider"
+    if provider not in ort.get_available_providers():
+        return None
+    session = ort_session(path, threads=threads, providers=[provider])
+    name = session.get_inputs()[0].name
+    return lambda batch: session.run(None, {name: batch.numpy()})
+
+
+def ort_session(path: Path, *, threads: int | None = None, providers: list[str] | None = None) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), options, providers=providers or ["CPUExecutionProvider"])
+
+
+def versions() -> dict[str, str]:
+    import onnx
+    import onnxruntime
+    import onnxscript
+    import torch
+
+    return {
+        "torch": torch.__version__,
+        "onnx": onnx.__version__,
+        "onnxscript": onnxscript.__version__,
+        "onnxruntime": onnxruntime.__version__,
+    }
+
+
+@contextmanager
+def _quiet_torch_logs() -> Iterator[None]:
+    """torch.export logs warnings while it traces; the exporter's report says what matters."""
+    logger = logging.getLogger("torch")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"

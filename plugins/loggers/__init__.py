@@ -1,0 +1,1 @@
+"""The zoo's built-in logger plugins, on the trainer's hooks."""

@@ -1,0 +1,68 @@
+"""The built-in run logger: the console's epoch lines, ``metrics.jsonl`` after every epoch, and
+``curves.png`` and the result line at the end.
+
+It is a plugin on the trainer's hooks, exactly as a third-party logger would be.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from zoo_core import Run, atomic_path, hookimpl, write_bytes
+
+
+@hookimpl
+def zoo_train_start(run: Run) -> None:
+    if run.history:
+        print(f"resuming {run.directory} after epoch {run.history[-1]['epoch']}", flush=True)
+
+
+@hookimpl
+def zoo_train_epoch_end(run: Run, metrics: Mapping[str, Any]) -> None:
+    # Rewritten whole from the run's history, so a resumed run never holds an epoch twice.
+    write_bytes(run.metrics_path, "".join(json.dumps(m) + "\n" for m in run.history).encode())
+    earlier = [m["val_loss"] for m in run.history[:-1]]
+    best = not earlier or metrics["val_loss"] < min(earlier)
+    print(
+        f"epoch {metrics['epoch']:>3}/{run.recipe.epochs}  train loss {metrics['train_loss']:.4f} "
+        f"acc {metrics['train_accuracy']:.4f}  val loss {metrics['val_loss']:.4f} "
+        f"acc {metrics['val_accuracy']:.4f}  {metrics['seconds']:.1f}s{'  *' if best else ''}",
+        flush=True,
+    )
+
+
+@hookimpl
+def zoo_train_end(run: Run, report: Mapping[str, Any]) -> None:
+    plot_curves(run)
+    print(
+        f"{report['stopped']}; best epoch {report['best_epoch']}: test accuracy "
+        f"{report['test_accuracy']:.4f}, loss {report['test_loss']:.4f} ({run.directory})",
+        flush=True,
+    )
+
+
+def plot_curves(run: Run) -> None:
+    """Loss and accuracy per epoch, training and validation, with the best epoch marked."""
+    import matplotlib  # heavy: only at the end of a run
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    epochs = [m["epoch"] for m in run.history]
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4))
+    for key, label in (("train_loss", "train"), ("val_loss", "validation")):
+        loss_ax.plot(epochs, [m[key] for m in run.history], label=label)
+    for key, label in (("train_accuracy", "train"), ("val_accuracy", "validation")):
+        acc_ax.plot(epochs, [m[key] for m in run.history], label=label)
+    best = min(run.history, key=lambda m: m["val_loss"])["epoch"]
+    for ax, name in ((loss_ax, "loss"), (acc_ax, "accuracy")):
+        ax.axvline(best, color="grey", linestyle=":", label=f"best epoch {best}")
+        ax.set(xlabel="epoch", ylabel=name, title=f"{run.model}: {name}")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    with atomic_path(run.curves_path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)

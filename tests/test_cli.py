@@ -91,11 +91,11 @@ def test_plugins_json(zoo_cli) -> None:
         "exporters": [],
     }
     onnx = next(p for p in data if p["name"] == "onnx")
-    assert onnx["exporters"] == ["onnx"] and onnx["module"] == "zoo_core.exporters.onnx_format"
+    assert onnx["exporters"] == ["onnx"] and onnx["module"] == "plugins.exporters.onnx"
     fashion = next(p for p in data if p["name"] == "fashion_mnist")
     assert fashion["datasets"] == ["fashion_mnist"] and fashion["hooks"] == ["zoo_register_datasets"]
     run_log = next(p for p in data if p["name"] == "run_log")
-    assert run_log["hooks"] == ["zoo_train_end", "zoo_train_epoch_end"]
+    assert run_log["hooks"] == ["zoo_train_end", "zoo_train_epoch_end", "zoo_train_start"]
 
 
 def test_graph_writes_a_picture(zoo_cli, tmp_path) -> None:

@@ -11,10 +11,8 @@ import pytest
 import torch
 
 import zoo_core as zoo
-from zoo_core import Recipe, hookimpl, plugins
-from zoo_core.exporters import export_model
-from zoo_core.exporters.onnx_format import ort_session
-from zoo_core.weights import load_weights
+from plugins.exporters.onnx import ort_session
+from zoo_core import ExportError, Recipe, export_model, hookimpl, load_weights, plugins
 
 
 def check_files(reports: list[dict], out: Path) -> None:
@@ -74,16 +72,29 @@ def test_onnx_metadata_carries_labels_and_normalisation(tmp_path: Path) -> None:
 def test_both_formats_by_default_and_json_report(zoo_cli, tmp_path: Path) -> None:
     result = zoo_cli("export", "fashion_cnn", "--out", str(tmp_path), "--json")
     assert result.exit_code == 0, result.output
-    reports = json.loads(result.output)
-    assert [r["format"] for r in reports] == ["safetensors", "onnx"]
-    assert all(len(r["sha256"]) == 64 for r in reports)
-    assert set(reports[1]["versions"]) == {"torch", "onnx", "onnxscript", "onnxruntime"}
+    reports = {r["format"]: r for r in json.loads(result.output)}
+    assert sorted(reports) == ["onnx", "safetensors"]
+    assert all(len(r["sha256"]) == 64 for r in reports.values())
+    assert set(reports["onnx"]["versions"]) == {"torch", "onnx", "onnxscript", "onnxruntime"}
 
 
 def test_no_check_says_so_in_the_report(zoo_cli, tmp_path: Path) -> None:
     result = zoo_cli("export", "lenet5", "--onnx", "--no-check", "--out", str(tmp_path), "--json")
     (report,) = json.loads(result.output)
     assert report["parity"] == {"passed": None, "reason": "not checked (--no-check)"}
+
+
+def test_exporter_options_get_their_defaults_and_a_zero_tolerance_is_kept(tmp_path: Path) -> None:
+    (report,) = export_model("lenet5", ["onnx"], tmp_path)
+    assert (report["opset"], report["parity"]["atol"], report["parity"]["rtol"]) == (18, 1e-4, 1e-3)
+    strict = tmp_path / "strict"
+    strict.mkdir()
+    try:
+        (report,) = export_model("lenet5", ["onnx"], strict, options={"atol": 0, "rtol": 0.0})
+    except ExportError as exc:  # any difference at all fails a zero tolerance
+        report = exc.report
+        assert list(strict.iterdir()) == []
+    assert (report["parity"]["atol"], report["parity"]["rtol"]) == (0.0, 0.0)
 
 
 class Noisy(torch.nn.Module):
@@ -111,7 +122,13 @@ class Branchy(Noisy):
 class BadModels:
     @hookimpl
     def zoo_register_models(self, register):
-        common = dict(recipe=Recipe(), num_classes=10, in_channels=1, input_size=(28, 28), params=90)
+        common = dict(
+            recipe=Recipe(dataset="fashion_mnist"),
+            num_classes=10,
+            in_channels=1,
+            input_size=(28, 28),
+            params=90,
+        )
         register("noisy", Noisy, description="Nondeterministic logits.", **common)
         register("branchy", Branchy, description="Not exportable.", **common)
 
@@ -126,7 +143,8 @@ def test_a_model_failing_parity_leaves_no_file(zoo_cli, tmp_path: Path, bad_mode
     assert result.exit_code == 1
     assert "Error: ONNX parity check failed for noisy: at batch size 1 the max difference" in result.output
     assert "FAIL" in result.output  # the parity table says why
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["noisy.safetensors"]  # exported before onnx
+    assert "safetensors: " in result.output  # a format that fails does not stop the others
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["noisy.safetensors"]
 
 
 def test_an_exporter_error_leaves_no_file(zoo_cli, tmp_path: Path, bad_models) -> None:

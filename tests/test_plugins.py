@@ -40,7 +40,7 @@ def toy_plugin(name: str = "toy", **overrides):
                 num_classes=2,
                 in_channels=1,
                 input_size=(2, 2),
-                recipe=Recipe(),
+                recipe=Recipe(dataset="fashion_mnist"),
                 description="A toy.",
             )
             register(name, toy, **{**kwargs, **overrides})
@@ -51,7 +51,13 @@ def toy_plugin(name: str = "toy", **overrides):
 class Raises:
     @hookimpl
     def zoo_register_models(self, register):
-        register("half_done", toy, params=30, recipe=Recipe(), description="Registered before the crash.")
+        register(
+            "half_done",
+            toy,
+            params=30,
+            recipe=Recipe(dataset="fashion_mnist"),
+            description="Registered before the crash.",
+        )
         raise RuntimeError("boom")
 
 

@@ -6,16 +6,19 @@ import json
 
 import pytest
 
+import zoo_core as zoo
 from zoo_core import Recipe, get_model_spec
 from zoo_core.recipe import RecipeError
 
 
 def test_defaults_are_the_lessons_recipe() -> None:
-    recipe = Recipe()
-    assert (recipe.dataset, recipe.input_size, recipe.batch_size) == ("fashion_mnist", (28, 28), 256)
+    recipe = Recipe(dataset="fashion_mnist")
+    assert (recipe.name, recipe.input_size, recipe.batch_size) == ("lesson", (28, 28), 256)
     assert (recipe.optimizer, recipe.lr, recipe.weight_decay) == ("adam", 1e-3, 1e-4)
     assert (recipe.epochs, recipe.patience, recipe.val_fraction) == (50, 10, 0.2)
-    assert get_model_spec("fashion_cnn").find_recipe("lesson") == Recipe(name="lesson")
+    assert get_model_spec("fashion_cnn").find_recipe("lesson") == Recipe(
+        name="lesson", dataset="fashion_mnist"
+    )
 
 
 def test_json_round_trip(tmp_path) -> None:
@@ -42,14 +45,14 @@ def test_json_round_trip(tmp_path) -> None:
 )
 def test_invalid_values_are_refused_with_what_would_be_right(changes, message) -> None:
     with pytest.raises(RecipeError, match=message):
-        Recipe().replace(**changes)
+        Recipe(dataset="fashion_mnist").replace(**changes)
 
 
 def test_unknown_field_suggests_the_closest() -> None:
     with pytest.raises(RecipeError, match=r"unknown field 'learning_rate'.*Fields: name, dataset"):
-        Recipe.from_dict({"learning_rate": 0.1})
+        Recipe.from_dict({"dataset": "fashion_mnist", "learning_rate": 0.1})
     with pytest.raises(RecipeError, match="Did you mean 'epochs'"):
-        Recipe().replace(epoch=3)
+        Recipe(dataset="fashion_mnist").replace(epoch=3)
 
 
 def test_unreadable_recipe_file(tmp_path) -> None:
@@ -57,3 +60,20 @@ def test_unreadable_recipe_file(tmp_path) -> None:
     path.write_text("{not json")
     with pytest.raises(RecipeError, match="cannot read recipe file"):
         Recipe.from_file(path)
+
+
+def test_get_recipe_by_name_by_file_and_with_overrides(tmp_path) -> None:
+    assert zoo.get_recipe("fashion_cnn") == get_model_spec("fashion_cnn").recipe
+    lesson = zoo.get_recipe("fashion_cnn", "lesson", epochs=3, patience=0, augment="flip, shift", lr=None)
+    assert (lesson.name, lesson.epochs, lesson.patience, lesson.augment) == (
+        "lesson",
+        3,
+        None,
+        ("flip", "shift"),
+    )
+    assert lesson.lr == 1e-3  # None leaves a field alone, as an option not given on the command line
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(lesson.to_dict()))
+    assert zoo.get_recipe("fashion_cnn", path) == lesson
+    assert zoo.get_recipe("fashion_cnn", str(path), augment="none").augment == ()
+    assert zoo.get_recipe("fashion_cnn", lesson, seed=4) == lesson.replace(seed=4)

@@ -123,7 +123,8 @@ def test_a_plugin_reusing_a_builtin_name_is_an_error_naming_both(tmp_path) -> No
         "from zoo_core import Recipe, hookimpl\n\n"
         "@hookimpl\n"
         "def zoo_register_models(register):\n"
-        "    register('lenet5', 'zoo_dupe_plugin:build', params=1, recipe=Recipe(), description='Mine.')\n"
+        "    recipe = Recipe(dataset='x')\n"
+        "    register('lenet5', 'zoo_dupe_plugin:build', params=1, recipe=recipe, description='Mine.')\n"
     )
     fake_distribution(tmp_path, "zoo-dupe", "dupe", source)
     result = zoo("list", site=tmp_path)
@@ -135,12 +136,24 @@ def test_a_plugin_reusing_a_builtin_name_is_an_error_naming_both(tmp_path) -> No
 
 
 def test_a_third_party_exporter_is_offered_and_works(example_site, tmp_path) -> None:
-    helped = zoo("export", "--help", site=example_site)
-    assert "onnx, safetensors, torchscript" in " ".join(helped.stdout.split())
-    result = zoo("export", "lenet5", "--format", "torchscript", "--out", str(tmp_path), site=example_site)
+    helped = " ".join(zoo("export", "--help", site=example_site).stdout.split())
+    assert "onnx, safetensors, torchscript" in helped
+    assert "--torchscript Write NAME.torchscript.pt" in helped  # the format's shortcut
+    assert "--freeze / --no-freeze Freeze the traced module" in helped  # the exporter's own option
+    result = zoo(
+        "export", "lenet5", "--torchscript", "--freeze", "--json", "--out", str(tmp_path), site=example_site
+    )
     assert result.returncode == 0, result.stderr
+    (report,) = json.loads(result.stdout)
+    assert report["format"] == "torchscript" and report["frozen"] is True
     path = tmp_path / "lenet5.torchscript.pt"
-    assert "torchscript:" in result.stdout and path.is_file()
+    assert path.is_file()
+    refused = zoo("export", "lenet5", "--onnx", "--freeze", "--out", str(tmp_path), site=example_site)
+    assert refused.returncode == 1
+    assert (
+        refused.stderr.strip()
+        == "Error: option 'freeze' is not taken by onnx (options taken: atol, check, opset, rtol)"
+    )
     loaded = run_python(
         "-c",
         f"import torch; m = torch.jit.load({str(path)!r}); print(tuple(m(torch.zeros(2, 1, 28, 28)).shape))",

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from zoo_core import fashion_mnist
-from zoo_core.weights import load_weights
+import zoo_core as zoo
+from plugins.datasets import fashion_mnist
+from zoo_core import hookimpl, load_weights, plugins
 
 SMOKE = ["--subset", "2000", "--no-progress", "--device", "cpu"]
 
@@ -197,3 +198,42 @@ def test_a_diverging_run_stops_with_a_clear_error_and_leaves_nothing(zoo_cli, tm
     assert result.exit_code == 1
     assert "training diverged: the loss became nan in epoch 1" in result.output
     assert list((tmp_path / "runs").iterdir()) == []
+
+
+class Recorder:
+    """A third-party logger: it records the trainer's hook calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int]] = []
+
+    @hookimpl
+    def zoo_train_start(self, run) -> None:
+        self.calls.append(("start", len(run.history)))
+
+    @hookimpl
+    def zoo_train_epoch_end(self, run, metrics) -> None:
+        self.calls.append(("epoch", metrics["epoch"]))
+
+    @hookimpl
+    def zoo_train_end(self, run, report) -> None:
+        self.calls.append(("end", report["epochs"]))
+
+
+def test_a_third_party_logger_gets_the_hooks_the_built_in_one_prints_from(
+    tmp_path, fresh_plugins, capsys
+) -> None:
+    from zoo_core.training import Settings, train
+
+    recorder = Recorder()
+    plugins.get_host().register(recorder, "recorder")
+    recipe = zoo.get_recipe("fashion_cnn", "lesson", epochs=2)
+    report = train(
+        "fashion_cnn", recipe, Settings(device="cpu", subset=500), out=tmp_path / "run", progress=False
+    )
+    assert recorder.calls == [("start", 0), ("epoch", 1), ("epoch", 2), ("end", 2)]
+    lines = capsys.readouterr().out.splitlines()  # printed by the built-in run logger
+    assert [line.split()[:2] for line in lines[:2]] == [["epoch", "1/2"], ["epoch", "2/2"]]
+    assert lines[-1] == (
+        f"all 2 epochs done; best epoch {report['best_epoch']}: test accuracy {report['test_accuracy']:.4f}, "
+        f"loss {report['test_loss']:.4f} ({tmp_path / 'run'})"
+    )

@@ -13,11 +13,10 @@ import torch
 from PIL import Image
 
 import zoo_core as zoo
-from zoo_core import Recipe, hookimpl, plugins
+from plugins.datasets.fashion_mnist import DEBIAN_DIR
+from zoo_core import Recipe, WeightsError, hookimpl, plugins, read_manifest
 from zoo_core.evaluation import evaluate_model
-from zoo_core.fashion_mnist import DEBIAN_DIR
-from zoo_core.manifest import read_manifest, render_cards
-from zoo_core.weights import WeightsError, weights_transforms
+from zoo_core.manifest import render_cards
 
 from .helpers import ROOT
 
@@ -39,16 +38,16 @@ def test_the_four_required_models_ship_weights_within_100_mb() -> None:
     assert sum(e.file.stat().st_size for e in ENTRIES) < 100e6
     targets = {"fashion_cnn": 0.935, "resnet18_small": 0.955, "lenet5": 0.90}
     for entry in ENTRIES:
-        assert entry.test_accuracy >= targets.get(entry.model, 0.0), entry.name
+        assert entry.metrics["test_accuracy"] >= targets.get(entry.model, 0.0), entry.name
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
 def test_create_model_reproduces_the_manifest_accuracy(entry) -> None:
     model = zoo.create_model(entry.model, weights=entry.tag)
-    result, _ = evaluate_model(model, Recipe.from_dict(entry.recipe))
+    result, _ = evaluate_model(model, entry.recipe)
     assert result.count == 10_000
-    assert abs(result.accuracy - entry.test_accuracy) <= 0.001
-    assert abs(result.loss - entry.test_loss) <= 0.01
+    assert abs(result.accuracy - entry.metrics["test_accuracy"]) <= 0.001
+    assert abs(result.loss - entry.metrics["test_loss"]) <= 0.01
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
@@ -58,15 +57,15 @@ def test_torch_hub_loads_the_same_weights(entry) -> None:
     a, b = hub_model.state_dict(), direct.state_dict()
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     if entry in SMALL:  # the large ones are evaluated once, above; identical weights give identical results
-        result, _ = evaluate_model(hub_model, Recipe.from_dict(entry.recipe))
-        assert abs(result.accuracy - entry.test_accuracy) <= 0.001
+        result, _ = evaluate_model(hub_model, entry.recipe)
+        assert abs(result.accuracy - entry.metrics["test_accuracy"]) <= 0.001
 
 
 def test_zoo_eval_with_a_tag(zoo_cli) -> None:
     entry = next(e for e in ENTRIES if e.model == "fashion_cnn")
     result = zoo_cli("eval", "fashion_cnn", "--weights", "fashion_mnist", "--json")
     assert result.exit_code == 0, result.output
-    assert abs(json.loads(result.output)["accuracy"] - entry.test_accuracy) <= 0.001
+    assert abs(json.loads(result.output)["accuracy"] - entry.metrics["test_accuracy"]) <= 0.001
 
 
 def tampered_plugin(tmp_path: Path, damage: str):
@@ -94,7 +93,7 @@ def tampered_plugin(tmp_path: Path, damage: str):
                 num_classes=10,
                 in_channels=1,
                 input_size=(28, 28),
-                recipe=Recipe(),
+                recipe=Recipe(dataset="fashion_mnist"),
                 description="A copy.",
                 weights=(spec,),
             )
@@ -141,7 +140,7 @@ def test_three_input_channels_adapt_the_first_convolution() -> None:
 
 
 def test_weights_transforms_turn_any_picture_into_the_expected_input() -> None:
-    transform = weights_transforms("fashion_cnn", "fashion_mnist")
+    transform = zoo.get_weights("fashion_cnn", "fashion_mnist").transforms()
     x = transform(Image.new("RGB", (100, 60), (255, 255, 255)))
     assert x.shape == (1, 28, 28) and torch.allclose(x, torch.ones_like(x))  # white -> (1 - 0.5) / 0.5
 
@@ -149,7 +148,7 @@ def test_weights_transforms_turn_any_picture_into_the_expected_input() -> None:
 @pytest.fixture(scope="module")
 def test_images(tmp_path_factory) -> tuple[list[Path], list[int]]:
     """Real test images written out as files: half as 28x28 grayscale PNG, half as larger RGB JPEG."""
-    from zoo_core.fashion_mnist import load
+    from plugins.datasets.fashion_mnist import load
 
     data = load(download=False)
     folder = tmp_path_factory.mktemp("images")
@@ -202,5 +201,5 @@ def test_model_cards_match_the_manifest(zoo_cli) -> None:
     info = zoo_cli("info", "resnet18_small").output
     assert (
         "resnet18_small.fashion_mnist" in info
-        and f"{ENTRIES[-1].test_accuracy:.4f}" in zoo_cli("list", "--pretrained").output
+        and f"{ENTRIES[-1].metrics['test_accuracy']:.4f}" in zoo_cli("list", "--pretrained").output
     )

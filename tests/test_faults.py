@@ -1,0 +1,194 @@
+"""Fault injection: each bad input, one row, one clear line naming what was wrong and what would
+be right, and nothing written. New rows go here as new bad inputs are handled."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import zoo_core as zoo
+from zoo_core import ExporterOption, PluginWarning, WeightsError, ZooError, hookimpl, plugins
+from zoo_core.plugins import PluginHost
+
+from .helpers import ROOT
+
+SHIPPED = ROOT / "weights" / "lenet5-fashion_mnist.safetensors"
+
+
+def header_with(tmp_path: Path, **fields: str) -> Path:
+    """A copy of lenet5's shipped weights whose header has ``fields`` replaced."""
+    state, header = zoo.load_weights(SHIPPED)
+    path = tmp_path / "bad.safetensors"
+    zoo.save_weights(state, path, {**header, **fields})
+    return path
+
+
+def manifest(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "manifest.json").write_text(text)
+    return tmp_path
+
+
+def recipe_file(tmp_path: Path, data: dict) -> Path:
+    path = tmp_path / "recipe.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+# (what is wrong, the call, the one line it must fail with)
+API_FAULTS: list[tuple[str, Callable[[Path, Path], object], str]] = [
+    (
+        "an option no chosen format takes",
+        lambda d, out: zoo.export_model("lenet5", ["safetensors"], out, options={"opset": 13}),
+        "option 'opset' is not taken by safetensors (options taken: none)",
+    ),
+    (
+        "a negative tolerance",
+        lambda d, out: zoo.export_model("lenet5", ["onnx"], out, options={"atol": -1.0}),
+        "option 'atol' must be at least 0, got -1.0",
+    ),
+    (
+        "an option of the wrong type",
+        lambda d, out: zoo.export_model("lenet5", ["onnx"], out, options={"opset": "18"}),
+        "option 'opset' must be int, got '18'",
+    ),
+    (
+        "a NaN tolerance",
+        lambda d, out: zoo.export_model("lenet5", ["onnx"], out, options={"rtol": float("nan")}),
+        "option 'rtol' must be float, got nan",
+    ),
+    (
+        "a weights header with a malformed field",
+        lambda d, out: zoo.create_model("lenet5", weights=header_with(d, input_size="[28]")),
+        "bad.safetensors: weights field 'input_size' must be (height, width) in pixels, got (28,)",
+    ),
+    (
+        "a weights header of an unknown format",
+        lambda d, out: zoo.get_weights("lenet5", header_with(d, format="zoo-weights-7")),
+        "bad.safetensors: format 'zoo-weights-7' is not 'zoo-weights-1', the one this zoo reads",
+    ),
+    (
+        "a weights header whose labels do not match its classes",
+        lambda d, out: zoo.get_weights("lenet5", header_with(d, labels='["a", "b"]')),
+        "bad.safetensors: weights field 'labels' must be 10 class names (or none)",
+    ),
+    (
+        "a manifest that is not JSON",
+        lambda d, out: zoo.read_manifest(manifest(d, "{not json")),
+        "manifest.json is not a weights manifest: JSONDecodeError",
+    ),
+    (
+        "a manifest entry with an unknown field",
+        lambda d, out: zoo.read_manifest(manifest(d, '{"weights": [{"model": "x", "date": "today"}]}')),
+        "manifest.json: unknown weights field 'date'; fields: created, dataset",
+    ),
+    (
+        "a recipe file without a dataset",
+        lambda d, out: zoo.get_recipe("fashion_cnn", recipe_file(d, {"name": "mine", "epochs": 3})),
+        "recipe 'mine': no dataset; name one, such as 'fashion_mnist'",
+    ),
+    (
+        "a recipe override that is no recipe field",
+        lambda d, out: zoo.get_recipe("fashion_cnn", epoch=3),
+        "recipe 'augmented': unknown field 'epoch'. Did you mean 'epochs'?",
+    ),
+]
+
+
+@pytest.mark.parametrize(("what", "call", "message"), API_FAULTS, ids=[f[0] for f in API_FAULTS])
+def test_a_bad_input_is_one_clear_error_and_leaves_nothing(what, call, message, tmp_path) -> None:
+    inputs, out = tmp_path / "in", tmp_path / "out"
+    inputs.mkdir()
+    out.mkdir()
+    with pytest.raises(ZooError) as caught:
+        call(inputs, out)
+    text = str(caught.value)
+    assert message in text and "\n" not in text, text
+    assert list(out.iterdir()) == []
+
+
+def test_a_bad_weights_header_fails_zoo_eval_in_one_line(tmp_path, zoo_cli) -> None:
+    result = zoo_cli("eval", "lenet5", "--weights", str(header_with(tmp_path, mean="[0.5, 0.5]")))
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: {tmp_path / 'bad.safetensors'}: weights field 'mean' must be 1 number(s), one per input "
+        "channel, got (0.5, 0.5)"
+    ]
+
+
+def test_an_option_for_another_format_fails_zoo_export(tmp_path, zoo_cli) -> None:
+    result = zoo_cli("export", "lenet5", "--safetensors", "--opset", "13", "--out", str(tmp_path))
+    assert result.exit_code == 1
+    assert result.output == "Error: option 'opset' is not taken by safetensors (options taken: none)\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def exporter_plugin(name: str, *options: ExporterOption):
+    class Plugin:
+        @hookimpl
+        def zoo_register_exporters(self, register):
+            register(name, lambda job, path: {}, suffix=".x", description="A test format.", options=options)
+
+    return Plugin()
+
+
+class ReservedOption:
+    @hookimpl
+    def zoo_register_exporters(self, register):
+        register(
+            "mine",
+            lambda job, path: {},
+            suffix=".x",
+            description="-",
+            options=[ExporterOption("out", str, "", "?")],
+        )
+
+
+# (what is wrong, the plugin, the reason its registration is refused with)
+PLUGIN_FAULTS = [
+    (
+        "an option named like a flag of zoo export",
+        ReservedOption(),
+        "option name 'out' is a flag of `zoo export` itself",
+    ),
+    (
+        "a format named like a flag of zoo export",
+        exporter_plugin("json"),
+        "'json' is a flag of `zoo export` itself",
+    ),
+    (
+        "two options of one name",
+        exporter_plugin("mine", ExporterOption("level", int, 1, "A."), ExporterOption("level", int, 2, "B.")),
+        "option names must differ, got level, level",
+    ),
+]
+
+
+@pytest.mark.parametrize(("what", "plugin", "message"), PLUGIN_FAULTS, ids=[f[0] for f in PLUGIN_FAULTS])
+def test_a_bad_exporter_registration_is_refused_and_isolated(what, plugin, message) -> None:
+    host = PluginHost(strict=False)
+    host.register(plugin, "bad")
+    with pytest.warns(PluginWarning, match="zoo plugin bad failed while registering exporters") as caught:
+        assert host.exporters.names() == []
+    assert message in str(caught[0].message)
+
+
+def test_one_option_declared_with_two_types_is_an_error_naming_both(fresh_plugins, zoo_cli, tmp_path) -> None:
+    host = plugins.get_host()
+    host.register(exporter_plugin("first", ExporterOption("level", int, 1, "An int.")), "firsts")
+    host.register(exporter_plugin("second", ExporterOption("level", str, "1", "A string.")), "seconds")
+    result = zoo_cli("export", "lenet5", "--format", "first", "--out", str(tmp_path))
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: option 'level' is a int for exporter 'first' of plugin firsts but a str for exporter "
+        "'second' of plugin seconds; uninstall or disable one of them\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_weights_of_another_model_are_refused_before_building(tmp_path) -> None:
+    wrong = header_with(tmp_path, model="fashion_cnn")
+    with pytest.raises(WeightsError, match="holds weights for 'fashion_cnn', not 'lenet5'"):
+        zoo.get_weights("lenet5", wrong)

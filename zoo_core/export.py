@@ -8,7 +8,7 @@ other, and each declares the options it takes (:class:`~zoo_core.interfaces.Expo
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -106,37 +106,39 @@ def export_model(
         "plugin": str(spec.origin),
         "weights": str(weights) if weights else "none (freshly initialised)",
     }
+    common = {"model_name": name, "model": model, "example": example, "weights": info, "metadata": metadata}
     reports, failures = [], []
     for exporter in exporters:
-        target = out_dir / f"{name}{exporter.suffix}"
         try:
-            with atomic_files() as temporary:
-                job = ExportJob(
-                    name,
-                    model,
-                    example,
-                    info,
-                    metadata,
-                    sidecar=_sidecars(temporary, out_dir, name),
-                    options=job_options[exporter.name],
-                )
-                report = exporter.load_exporter()(job, temporary(target))
+            reports.append(_write(exporter, out_dir, common, job_options[exporter.name]))
         except ExportError as exc:
             failures.append((exporter.name, exc))
-            continue
-        reports.append(
-            {
-                "format": exporter.name,
-                "path": str(target),
-                "bytes": target.stat().st_size,
-                "sha256": file_sha256(target),
-                "input_shape": [channels, *size],
-                **report,
-            }
-        )
     if failures:
         raise _first_failure(failures, reports)
     return reports
+
+
+def _write(
+    exporter: ExporterSpec, out_dir: Path, common: dict[str, Any], options: dict[str, Any]
+) -> dict[str, Any]:
+    """Run one exporter on temporary files in ``out_dir``; keep them only if it succeeds."""
+    name = common["model_name"]
+    target = out_dir / f"{name}{exporter.suffix}"
+    with atomic_files() as temporary:
+
+        def sidecar(suffix: str) -> Path:
+            return temporary(out_dir / f"{name}{suffix}")
+
+        job = ExportJob(**common, sidecar=sidecar, options=options)
+        report = exporter.load_exporter()(job, temporary(target))
+    return {
+        "format": exporter.name,
+        "path": str(target),
+        "bytes": target.stat().st_size,
+        "sha256": file_sha256(target),
+        "input_shape": list(job.input_shape),
+        **report,
+    }
 
 
 def default_formats() -> list[str]:
@@ -147,10 +149,6 @@ def default_formats() -> list[str]:
             f"no export format is a default here; name one: {', '.join(exporter_names()) or 'none'}"
         )
     return names
-
-
-def _sidecars(temporary: Callable[[Path], Path], out_dir: Path, name: str) -> Callable[[str], Path]:
-    return lambda suffix: temporary(out_dir / f"{name}{suffix}")
 
 
 def _first_failure(failures: list[tuple[str, ExportError]], written: list[dict[str, Any]]) -> ExportError:

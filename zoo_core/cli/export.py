@@ -50,11 +50,11 @@ def plugin_params() -> list[click.Option]:
     """``--NAME`` for every registered format, and a flag for every exporter option."""
     formats = [
         click.Option(
-            [f"--{name.replace('_', '-')}", f"{FORMAT_PREFIX}{name}"],
+            [f"--{spec.name.replace('_', '-')}", f"{FORMAT_PREFIX}{spec.name}"],
             is_flag=True,
             help=f"Write NAME{spec.suffix}: {spec.description}",
         )
-        for name, spec in ((n, get_exporter(n)) for n in exporter_names())
+        for spec in map(get_exporter, exporter_names())
     ]
     return formats + [_option_flag(option, owners) for option, owners in exporter_options().values()]
 

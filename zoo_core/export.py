@@ -84,7 +84,12 @@ def export_model(
     import torch  # heavy: only when something is exported
 
     spec = get_model_spec(name)
-    exporters = [get_exporter(f) for f in dict.fromkeys(formats or default_formats())]
+    formats = formats or default_formats()
+    if not formats:
+        raise ZooError(
+            f"no export format is a default here; name one: {', '.join(exporter_names()) or 'none'}"
+        )
+    exporters = [get_exporter(f) for f in dict.fromkeys(formats)]
     job_options = _job_options(exporters, options or {})
     if not out_dir.is_dir():
         raise ZooError(f"output folder {out_dir} does not exist; create it or choose another --out")
@@ -142,13 +147,8 @@ def _write(
 
 
 def default_formats() -> list[str]:
-    """The formats ``export_model`` writes when none is named."""
-    names = [spec.name for spec in exporter_registry() if spec.default]
-    if not names:
-        raise ZooError(
-            f"no export format is a default here; name one: {', '.join(exporter_names()) or 'none'}"
-        )
-    return names
+    """The formats ``export_model`` writes when none is named (registered with ``default=True``)."""
+    return [spec.name for spec in exporter_registry() if spec.default]
 
 
 def _first_failure(failures: list[tuple[str, ExportError]], written: list[dict[str, Any]]) -> ExportError:

@@ -15,7 +15,7 @@ import click
 from click.core import ParameterSource
 
 from ..errors import ExportError, ZooError
-from ..export import export_model, exporter_names, exporter_options, get_exporter
+from ..export import default_formats, export_model, exporter_names, exporter_options, get_exporter
 from ..interfaces import ExporterOption
 from .app import cli, echo_json, echo_table, parse_shape
 
@@ -24,9 +24,9 @@ class FormatOption(click.Option):
     """``--format``, whose help lists the formats registered right now, third-party ones too."""
 
     def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
-        defaults = [name for name in exporter_names() if get_exporter(name).default]
         self.help = (
-            f"Export format, repeatable: {', '.join(exporter_names())}. Default: {', '.join(defaults)}."
+            f"Export format, repeatable: {', '.join(exporter_names())}. "
+            f"Default: {', '.join(default_formats()) or 'none'}."
         )
         return super().get_help_record(ctx)
 

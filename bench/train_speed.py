@@ -19,11 +19,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from plugins.datasets import fashion_mnist
 from zoo_core import get_recipe, user_cache_dir
 from zoo_core.devices import flush_denormal, resolve_device
 from zoo_core.distributed import Process
 from zoo_core.training import Settings, Trainer
+from zoo_plugins.datasets import fashion_mnist
 
 
 class LessonCNN(nn.Module):

@@ -80,8 +80,8 @@ def test_plugins_json(zoo_cli) -> None:
     lenet = next(p for p in data if p["name"] == "lenet")
     assert lenet == {
         "name": "lenet",
-        "module": "plugins.lenet",
-        "distribution": "zoo",
+        "module": "zoo_plugins.lenet",
+        "distribution": "zoo-core",
         "version": zoo.__version__,
         "status": "ok",
         "error": None,
@@ -91,7 +91,7 @@ def test_plugins_json(zoo_cli) -> None:
         "exporters": [],
     }
     onnx = next(p for p in data if p["name"] == "onnx")
-    assert onnx["exporters"] == ["onnx"] and onnx["module"] == "plugins.exporters.onnx"
+    assert onnx["exporters"] == ["onnx"] and onnx["module"] == "zoo_plugins.exporters.onnx"
     fashion = next(p for p in data if p["name"] == "fashion_mnist")
     assert fashion["datasets"] == ["fashion_mnist"] and fashion["hooks"] == ["zoo_register_datasets"]
     run_log = next(p for p in data if p["name"] == "run_log")

@@ -66,7 +66,7 @@ def test_the_readme_python_imports_only_from_zoo_core() -> None:
 
 
 @pytest.mark.parametrize(
-    "folder", ["plugins", "examples/zoo-plugin-example/zoo_plugin_example"], ids=["built-in", "example"]
+    "folder", ["zoo_plugins", "examples/zoo-plugin-example/zoo_plugin_example"], ids=["built-in", "example"]
 )
 def test_plugins_import_only_from_zoo_core(folder) -> None:
     for path in sorted((ROOT / folder).rglob("*.py")):

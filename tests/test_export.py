@@ -11,8 +11,8 @@ import pytest
 import torch
 
 import zoo_core as zoo
-from plugins.exporters.onnx import ort_session
 from zoo_core import ExportError, Recipe, export_model, hookimpl, load_weights, plugins
+from zoo_plugins.exporters.onnx import ort_session
 
 
 def check_files(reports: list[dict], out: Path) -> None:

@@ -79,7 +79,9 @@ def test_builtin_plugins_come_through_entry_points() -> None:
 
 def test_source_checkout_declares_the_same_entry_points() -> None:
     in_tree = {ep.name: ep.value for ep, _ in source_tree_entry_points(plugins.SOURCE_PYPROJECT)}
-    installed = {ep.name: ep.value for ep, origin in discover_entry_points() if origin.distribution == "zoo"}
+    installed = {
+        ep.name: ep.value for ep, origin in discover_entry_points() if origin.distribution == "zoo-core"
+    }
     assert in_tree == installed
 
 
@@ -87,7 +89,7 @@ def test_uninstalled_checkout_loads_its_plugins_from_pyproject(monkeypatch, fres
     monkeypatch.setattr(plugins.metadata, "entry_points", lambda group: [])
     assert {ep.name for ep, _ in discover_entry_points()} == BUILTIN_PLUGINS
     assert "resnet18" in zoo.list_models()
-    assert zoo.get_model_spec("resnet18").origin.distribution == "zoo (source tree)"
+    assert zoo.get_model_spec("resnet18").origin.distribution == "zoo-core (source tree)"
 
 
 def test_list_models_filters_with_wildcards() -> None:

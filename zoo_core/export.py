@@ -1,7 +1,7 @@
 """Exporting: a model, fresh or with weights, handed to each requested format's exporter plugin,
 which writes and checks its file; the file and its sidecars are kept only if the check passes.
 
-The core knows no format: the built-in exporters (``plugins/exporters/``) are plugins like any
+The core knows no format: the built-in exporters (``zoo_plugins/exporters/``) are plugins like any
 other, and each declares the options it takes (:class:`~zoo_core.interfaces.ExporterOption`).
 """
 

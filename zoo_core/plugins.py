@@ -29,7 +29,7 @@ from .registry import PluginOrigin, Registry, registrar
 from .version import __version__
 
 ENTRY_POINT_GROUP = "zoo"
-DISTRIBUTION = "zoo"
+DISTRIBUTION = "zoo-core"
 STRICT_ENV = "ZOO_STRICT_PLUGINS"
 SOURCE_PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 

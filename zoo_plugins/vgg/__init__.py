@@ -25,7 +25,7 @@ def zoo_register_models(register):
     for name, params in PARAMS.items():
         register(
             name,
-            f"plugins.vgg.nets:{name}",
+            f"zoo_plugins.vgg.nets:{name}",
             params=params,
             input_size=(224, 224),
             recipe=CLASSIC,

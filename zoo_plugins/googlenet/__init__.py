@@ -21,7 +21,7 @@ CLASSIC = Recipe(
 def zoo_register_models(register):
     register(
         "googlenet",
-        "plugins.googlenet.nets:googlenet",
+        "zoo_plugins.googlenet.nets:googlenet",
         params=6_998_552,
         input_size=(224, 224),
         recipe=CLASSIC,

@@ -21,7 +21,7 @@ CLASSIC = Recipe(
 def zoo_register_models(register):
     register(
         "alexnet",
-        "plugins.alexnet.nets:alexnet",
+        "zoo_plugins.alexnet.nets:alexnet",
         params=50_844_008,
         input_size=(224, 224),
         recipe=CLASSIC,

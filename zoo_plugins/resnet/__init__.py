@@ -47,7 +47,7 @@ ERASE = FAST.replace(name="erase", augment=("flip", "shift", "erase"), epochs=80
 def zoo_register_models(register):
     register(
         "resnet18",
-        "plugins.resnet.nets:resnet18",
+        "zoo_plugins.resnet.nets:resnet18",
         params=11_692_520,
         input_size=(224, 224),
         recipe=CLASSIC,
@@ -57,7 +57,7 @@ def zoo_register_models(register):
     )
     register(
         "resnet34",
-        "plugins.resnet.nets:resnet34",
+        "zoo_plugins.resnet.nets:resnet34",
         params=21_804_392,
         input_size=(224, 224),
         recipe=CLASSIC,
@@ -67,7 +67,7 @@ def zoo_register_models(register):
     )
     register(
         "resnet18_small",
-        "plugins.resnet.nets:resnet18_small",
+        "zoo_plugins.resnet.nets:resnet18_small",
         params=11_171_018,
         num_classes=10,
         in_channels=1,

@@ -1,4 +1,4 @@
-"""Shared fixtures: a CLI runner, a subprocess runner for cold starts, a clean plugin host."""
+"""Shared fixtures: a private zoo cache, a CLI runner, a clean plugin host."""
 
 from __future__ import annotations
 
@@ -9,6 +9,17 @@ from click.testing import CliRunner, Result
 
 from zoo_core import plugins
 from zoo_core.cli import cli
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_zoo_home(tmp_path_factory) -> Iterator[None]:
+    """Every test, and every process it starts, caches into a folder of its own: never the
+    user's cache, and no hub or offline switch from the user's environment."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ZOO_HOME", str(tmp_path_factory.mktemp("zoo-home")))
+        patch.delenv("ZOO_HUB", raising=False)
+        patch.delenv("ZOO_OFFLINE", raising=False)
+        yield
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ be right, and nothing written. New rows go here as new bad inputs are handled.""
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,7 +12,9 @@ import pytest
 
 import zoo_core as zoo
 from zoo_core import ExporterOption, PluginWarning, WeightsError, ZooError, hookimpl, plugins
+from zoo_core.hub import hub_entries
 from zoo_core.plugins import PluginHost
+from zoo_core.publish import publish
 
 from .helpers import ROOT
 
@@ -28,7 +31,22 @@ def header_with(tmp_path: Path, **fields: str) -> Path:
 
 def manifest(tmp_path: Path, text: str) -> Path:
     (tmp_path / "manifest.json").write_text(text)
-    return tmp_path
+    return tmp_path / "manifest.json"
+
+
+BUNDLE = {"model": "lenet5", "num_classes": 10, "in_channels": 1, "input_size": [28, 28]}
+
+
+def bundle(tmp_path: Path, card: dict | str) -> Path:
+    """A bundle folder holding a copy of lenet5's shipped weights and ``card`` as its zoo.json
+    (a dict gains the file's name and sha256; a string is written as it is)."""
+    folder = tmp_path / "bundle"
+    folder.mkdir()
+    shutil.copyfile(SHIPPED, folder / "model.safetensors")
+    if isinstance(card, dict):
+        card = json.dumps({**card, "file": "model.safetensors", "sha256": zoo.get_weights("lenet5").sha256})
+    (folder / "zoo.json").write_text(card)
+    return folder
 
 
 def recipe_file(tmp_path: Path, data: dict) -> Path:
@@ -82,7 +100,60 @@ API_FAULTS: list[tuple[str, Callable[[Path, Path], object], str]] = [
     (
         "a manifest entry with an unknown field",
         lambda d, out: zoo.read_manifest(manifest(d, '{"weights": [{"model": "x", "date": "today"}]}')),
-        "manifest.json: unknown weights field 'date'; fields: created, dataset",
+        "manifest.json, entry x: unknown weights field 'date'; fields: created, dataset",
+    ),
+    (
+        "a manifest entry whose file leaves the manifest's folder",
+        lambda d, out: zoo.read_manifest(
+            manifest(d, '{"weights": [{"model": "x", "file": "../x.safetensors"}]}')
+        ),
+        "manifest.json, entry x: weights field 'file' must be a relative path inside the manifest's folder",
+    ),
+    (
+        "a manifest entry whose url is an absolute path",
+        lambda d, out: zoo.read_manifest(manifest(d, '{"weights": [{"model": "x", "url": "/etc/passwd"}]}')),
+        "weights field 'url' must be a relative path inside the manifest's folder (no '..', not absolute) "
+        "or a URL, got '/etc/passwd'",
+    ),
+    (
+        "a hub whose manifest is not JSON",
+        lambda d, out: hub_entries(str(manifest(d, "{").parent)),
+        "manifest.json is not a weights manifest",
+    ),
+    (
+        "a folder given as weights that is no bundle",
+        lambda d, out: zoo.create_model("lenet5", weights=d),
+        "is a folder but not a weights bundle: it has no zoo.json (a bundle holds model.safetensors",
+    ),
+    (
+        "a bundle whose zoo.json is not JSON",
+        lambda d, out: zoo.create_model("lenet5", weights=bundle(d, "{")),
+        "zoo.json is not readable JSON",
+    ),
+    (
+        "a bundle of another model",
+        lambda d, out: zoo.create_model("lenet5", weights=bundle(d, {**BUNDLE, "model": "vgg11"})),
+        "holds weights for 'vgg11', not 'lenet5'",
+    ),
+    (
+        "an empty weights name",
+        lambda d, out: zoo.create_model("lenet5", weights=""),
+        "weights must be a tag, a .safetensors file or a bundle folder, got ''",
+    ),
+    (
+        "no model name and weights that are no bundle",
+        lambda d, out: zoo.create_model(weights="fashion_mnist"),
+        "create_model needs a model name, unless weights= is a weights bundle folder",
+    ),
+    (
+        "publishing a folder that is no finished run",
+        lambda d, out: publish(d, tag="mine", to=out),
+        "is not a finished `zoo train` run: it needs best.safetensors and report.json",
+    ),
+    (
+        "publishing to a URL",
+        lambda d, out: publish(d, tag="mine", to="https://example.org/hub"),
+        "zoo publish writes to a folder, not to https://example.org/hub; publish to a folder, then serve it",
     ),
     (
         "a recipe file without a dataset",
@@ -192,3 +263,18 @@ def test_the_weights_of_another_model_are_refused_before_building(tmp_path) -> N
     wrong = header_with(tmp_path, model="fashion_cnn")
     with pytest.raises(WeightsError, match="holds weights for 'fashion_cnn', not 'lenet5'"):
         zoo.get_weights("lenet5", wrong)
+
+
+def test_a_broken_plugin_manifest_costs_only_its_weights(tmp_path) -> None:
+    broken = manifest(tmp_path, '{"weights": [{"model": "lenet5", "tag": "x", "input_size": [28]}]}')
+    with pytest.warns(PluginWarning, match=r"manifest.json, entry lenet5.x: weights field 'num_classes'"):
+        assert zoo.manifest_weights("lenet5", broken) == ()
+
+
+def test_list_pretrained_with_no_match_says_what_has_no_weights(zoo_cli) -> None:
+    result = zoo_cli("list", "alex*", "--pretrained")
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: no model matching 'alex*' has trained weights; "
+        "see a hub's with `zoo weights list --hub URL`\n"
+    )

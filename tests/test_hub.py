@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 import zoo_core as zoo
+from zoo_core import PluginError, Recipe, hookimpl, plugins
+from zoo_core.torch_hub import hub_entrypoints
 
-from .helpers import ROOT
+from .helpers import ROOT, run_python
 
 
 def test_hub_load_from_a_local_checkout() -> None:
@@ -21,5 +24,41 @@ def test_every_registered_model_is_a_hub_entry_point_with_help() -> None:
         entry = getattr(hubconf, name)
         assert callable(entry)
         assert zoo.get_model_spec(name).description in entry.__doc__
-    assert "width" in hubconf.resnet18_small.__doc__
+    assert "zoo info resnet18_small" in hubconf.resnet18_small.__doc__
     assert "torch" in hubconf.dependencies
+
+
+class BrokenNets:
+    """A third-party plugin whose network module cannot be imported."""
+
+    @hookimpl
+    def zoo_register_models(self, register):
+        register(
+            "broken_net",
+            "zoo_no_such_module.nets:broken_net",
+            params=1,
+            num_classes=2,
+            in_channels=1,
+            input_size=(8, 8),
+            recipe=Recipe(dataset="fashion_mnist"),
+            description="A model whose code is missing.",
+        )
+
+
+def test_a_plugin_with_a_broken_builder_costs_torch_hub_only_its_own_model(fresh_plugins) -> None:
+    plugins.get_host().register(BrokenNets(), "broken")
+    entries = hub_entrypoints()
+    assert "A model whose code is missing." in entries["broken_net"].__doc__
+    assert entries["lenet5"](num_classes=3)(torch.zeros(1, 1, 28, 28)).shape == (1, 3)
+    with pytest.raises(PluginError, match="zoo_no_such_module"):
+        entries["broken_net"]()
+
+
+def test_a_missing_dependency_gives_torch_hubs_own_message() -> None:
+    code = (
+        "import sys, torch; sys.modules['pluggy'] = None\n"  # as if pluggy were not installed
+        f"torch.hub.load({str(ROOT)!r}, 'lenet5', source='local', trust_repo=True)"
+    )
+    result = run_python("-c", code)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == "RuntimeError: Missing dependencies: pluggy"

@@ -22,6 +22,7 @@ LAYERS = {
         "zoo_core.validation",
         "zoo_core.atomic",
         "zoo_core.tables",
+        "zoo_core.cache",
     ],
     "contract": [
         "zoo_core.recipe",
@@ -35,6 +36,10 @@ LAYERS = {
     "services": [
         "zoo_core.weights",
         "zoo_core.manifest",
+        "zoo_core.download",
+        "zoo_core.bundle",
+        "zoo_core.hub",
+        "zoo_core.publish",
         "zoo_core.models",
         "zoo_core.data",
         "zoo_core.devices",
@@ -49,7 +54,7 @@ LAYERS = {
         "zoo_core.summary",
         "zoo_core.graph",
     ],
-    "faces": ["zoo_core", "zoo_core.__main__", "zoo_core.hub", "zoo_core.cli", "zoo_core.cli.*"],
+    "faces": ["zoo_core", "zoo_core.__main__", "zoo_core.torch_hub", "zoo_core.cli", "zoo_core.cli.*"],
 }
 # What a function may import instead of its module doing it at the top: the heavy optional
 # dependencies that `zoo list` must not pay for, and core modules that import one of them.
@@ -62,6 +67,7 @@ HEAVY = (
     "onnxscript",
     "matplotlib",
     "safetensors.torch",
+    "tqdm",  # ~50 ms: only when a download shows a progress bar, never on `zoo list`
 )
 
 

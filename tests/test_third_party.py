@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from .helpers import ROOT, run_python
+from .hub_server import HubServer
 
 EXAMPLE = ROOT / "examples" / "zoo-plugin-example"
 
@@ -131,7 +132,7 @@ def test_a_plugin_reusing_a_builtin_name_is_an_error_naming_both(tmp_path) -> No
     assert result.returncode == 1
     assert result.stderr.strip() == (
         "Error: model 'lenet5' is registered by both plugin dupe (zoo-dupe 0.1) and plugin "
-        "lenet (zoo 0.1.0); uninstall or disable one of them"
+        "lenet (zoo-core 0.1.0); uninstall or disable one of them"
     )
 
 
@@ -159,3 +160,23 @@ def test_a_third_party_exporter_is_offered_and_works(example_site, tmp_path) -> 
         f"import torch; m = torch.jit.load({str(path)!r}); print(tuple(m(torch.zeros(2, 1, 28, 28)).shape))",
     )
     assert loaded.stdout.strip() == "(2, 10)", loaded.stderr
+
+
+def test_the_example_plugin_ships_a_manifest_whose_weights_come_from_its_hub(example_site, tmp_path) -> None:
+    home = str(tmp_path / "home")
+    offline = zoo("pull", "tinynet", site=example_site, ZOO_HOME=home)
+    assert offline.returncode == 1 and "no hub is set: set ZOO_HUB" in offline.stderr
+    with HubServer(EXAMPLE / "hub") as hub:
+        pulled = zoo("pull", "tinynet", "--no-progress", site=example_site, ZOO_HOME=home, ZOO_HUB=hub.url)
+        assert pulled.returncode == 0, pulled.stderr
+        assert [r.path for r in hub.requests] == ["/tinynet/fashion_mnist/model.safetensors"]
+    listed = json.loads(zoo("weights", "list", "--json", site=example_site, ZOO_HOME=home).stdout)
+    (tiny,) = [w for w in listed if w["model"] == "tinynet"]
+    assert tiny["local"] == "cache" and tiny["license"] == "MIT"
+    built = run_python(
+        "-c",
+        "import torch, zoo_core as zoo; m = zoo.create_model('tinynet', weights=True); "
+        "print(m.zoo_weights.name, tuple(m(torch.zeros(1, 1, 28, 28)).shape))",
+        env={"PYTHONPATH": str(example_site), "ZOO_HOME": home, "ZOO_OFFLINE": "1"},
+    )
+    assert built.stdout.strip() == "tinynet.fashion_mnist (1, 10)", built.stderr

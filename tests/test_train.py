@@ -13,8 +13,8 @@ import pytest
 import torch
 
 import zoo_core as zoo
-from plugins.datasets import fashion_mnist
 from zoo_core import hookimpl, load_weights, plugins
+from zoo_plugins.datasets import fashion_mnist
 
 SMOKE = ["--subset", "2000", "--no-progress", "--device", "cpu"]
 
@@ -171,7 +171,7 @@ def test_invalid_overrides_fail_before_a_run_folder_exists(
 
 def test_missing_dataset_is_a_one_line_error(zoo_cli, tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("ZOO_HOME", str(tmp_path / "cache"))
     monkeypatch.setattr(fashion_mnist, "DEBIAN_DIR", tmp_path / "no-debian-package")
     result = zoo_cli("train", "fashion_cnn", "--data-dir", str(tmp_path / "data"), "--no-download")
     assert result.exit_code == 1
@@ -184,7 +184,7 @@ def test_missing_dataset_is_a_one_line_error(zoo_cli, tmp_path, monkeypatch) -> 
 def test_debian_files_are_unpacked_into_the_data_dir(tmp_path, monkeypatch) -> None:
     if not fashion_mnist.DEBIAN_DIR.is_dir():
         pytest.fail("Debian's dataset-fashion-mnist is not installed: run ./install.sh")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("ZOO_HOME", str(tmp_path / "cache"))
     data = fashion_mnist.load(data_dir=tmp_path / "data", download=False)
     assert data.train_images.shape == (60_000, 1, 28, 28) and data.test_labels.shape == (10_000,)
     assert sorted(p.name for p in fashion_mnist.raw_folder(tmp_path / "data").iterdir()) == sorted(

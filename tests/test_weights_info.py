@@ -12,10 +12,11 @@ import torch
 
 import zoo_core as zoo
 from zoo_core import WeightsError, WeightsInfo, load_weights, read_manifest, save_weights
+from zoo_plugins.shipped_weights import CHECKOUT_WEIGHTS, MANIFEST
 
-from .helpers import ROOT, run_python
+from .helpers import run_python
 
-ENTRIES = read_manifest(ROOT / "weights")
+ENTRIES = read_manifest(MANIFEST, files=CHECKOUT_WEIGHTS)
 
 
 def info(**changes) -> WeightsInfo:

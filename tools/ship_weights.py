@@ -1,7 +1,9 @@
-"""Add trained weights to ``weights/``: copy a run's best weights, measure them with `zoo eval`
-on the CPU, record a manifest entry, and regenerate the model cards.
+"""Add trained weights to the built-in plugins: copy a run's best weights into ``weights/``,
+measure them with `zoo eval` on the CPU, record their entry in ``zoo_plugins/manifest.json``,
+and regenerate the model cards.
 
     python tools/ship_weights.py RUN_DIR --model fashion_cnn --tag fashion_mnist
+    python tools/ship_weights.py --remeasure      # measure every shipped file again
     python tools/ship_weights.py --cards          # only regenerate weights/README.md
 
 RUN_DIR is a `zoo train` run folder (its best.safetensors and report.json are used); a
@@ -30,7 +32,9 @@ from zoo_core import (
 from zoo_core.evaluation import evaluate_weights
 from zoo_core.manifest import render_cards
 
-FOLDER = Path(__file__).resolve().parent.parent / "weights"
+ROOT = Path(__file__).resolve().parent.parent
+FOLDER = ROOT / "weights"
+MANIFEST = ROOT / "zoo_plugins" / "manifest.json"
 LICENSE = "MIT"  # the project's license; the training data, Fashion-MNIST, is MIT-licensed too
 
 
@@ -40,26 +44,35 @@ def ship(source: Path, model: str, tag: str, trained_on: str | None) -> WeightsI
     target = FOLDER / f"{model}-{tag}.safetensors"
     with atomic_path(target) as tmp:
         shutil.copyfile(weights, tmp)
-    result, _ = evaluate_weights(model, target, split="test")
     built = create_model(model, weights=target)
     info: WeightsInfo = built.zoo_weights
-    return dataclasses.replace(
-        info,
-        tag=tag,
-        recipe=registered_name(model, info.recipe),
-        metrics={"test_accuracy": result.accuracy, "test_loss": result.loss},
-        params=sum(p.numel() for p in built.parameters()),
-        source=f"zoo train on {trained_on}" if trained_on else info.source,
-        created=date.today().isoformat(),
-        license=LICENSE,
-        extra={
-            "training_report": {
-                k: report[k]
-                for k in ("epochs", "best_epoch", "train_seconds", "wall_seconds", "test_accuracy")
-                if k in report
-            }
-        },
+    return measured(
+        dataclasses.replace(
+            info,
+            tag=tag,
+            url=target.name,
+            size=target.stat().st_size,
+            recipe=registered_name(model, info.recipe),
+            params=sum(p.numel() for p in built.parameters()),
+            source=f"zoo train on {trained_on}" if trained_on else info.source,
+            created=date.today().isoformat(),
+            license=LICENSE,
+            extra={
+                "training_report": {
+                    k: report[k]
+                    for k in ("epochs", "best_epoch", "train_seconds", "wall_seconds", "test_accuracy")
+                    if k in report
+                }
+            },
+        )
     )
+
+
+def measured(entry: WeightsInfo) -> WeightsInfo:
+    """``entry`` with the test metrics `zoo eval` measures now: a single pass, and flip TTA beside
+    it when the recipe uses it."""
+    result, _ = evaluate_weights(entry.model, entry.file, split="test")
+    return dataclasses.replace(entry, metrics=result.metrics("test"))
 
 
 def registered_name(model: str, recipe: Recipe | None) -> Recipe | None:
@@ -78,19 +91,23 @@ def main() -> None:
     parser.add_argument("--model")
     parser.add_argument("--tag", default="fashion_mnist")
     parser.add_argument("--trained-on")
+    parser.add_argument("--remeasure", action="store_true", help="measure every shipped file again")
     parser.add_argument("--cards", action="store_true", help="only regenerate weights/README.md")
     args = parser.parse_args()
-    entries = read_manifest(FOLDER)
-    if not args.cards:
+    hub = json.loads(MANIFEST.read_text()).get("hub")
+    entries = read_manifest(MANIFEST, files=FOLDER)
+    if args.remeasure:
+        entries = [measured(e) for e in entries]
+    elif not args.cards:
         get_model_spec(args.model)
-        entry = ship(args.source, args.model, args.tag, args.trained_on)
-        entries = [e for e in entries if (e.model, e.tag) != (entry.model, entry.tag)] + [entry]
-        write_manifest(FOLDER, entries)
-        print(
-            f"{entry.name}: test accuracy {entry.metrics['test_accuracy']:.4f}, "
-            f"loss {entry.metrics['test_loss']:.4f}, sha256 {entry.sha256}"
-        )
-    write_bytes(FOLDER / "README.md", render_cards(sorted(entries, key=lambda e: (e.model, e.tag))).encode())
+        entries = [e for e in entries if (e.model, e.tag) != (args.model, args.tag)]
+        entries.append(ship(args.source, args.model, args.tag, args.trained_on))
+    if not args.cards:
+        write_manifest(MANIFEST, entries, hub=hub)
+        for entry in entries:
+            print(entry.name, json.dumps(entry.metrics))
+    cards = render_cards(sorted(entries, key=lambda e: (e.model, e.tag or "")))
+    write_bytes(FOLDER / "README.md", cards.encode())
 
 
 if __name__ == "__main__":

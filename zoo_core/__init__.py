@@ -22,7 +22,7 @@ from .errors import (
 from .export import export_model, exporter_names
 from .hookspecs import hookimpl
 from .interfaces import ExporterOption, ExportJob, ExportRuntime, ImageSet
-from .manifest import read_manifest, write_manifest
+from .manifest import manifest_weights, read_manifest, write_manifest
 from .models import create_model, get_model_spec, get_recipe, get_weights, list_models
 from .recipe import Recipe, RecipeError
 from .run import Run
@@ -66,6 +66,7 @@ __all__ = [
     "list_datasets",
     "list_models",
     "load_weights",
+    "manifest_weights",
     "read_manifest",
     "save_weights",
     "user_cache_dir",

@@ -59,6 +59,11 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         yield temporary(target)
 
 
+def folder_mode() -> int:
+    """The mode a new folder gets from ``mkdir`` under the current umask (``mkdtemp``'s is private)."""
+    return 0o777 & ~_umask()
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .cache import home
 from .entries import DatasetSpec
 from .errors import PluginError
 from .interfaces import ImageSet
@@ -53,6 +54,6 @@ def split_train_val(data: ImageSet, recipe: Recipe) -> tuple[torch.Tensor, torch
 
 
 def user_cache_dir() -> Path:
-    """Where downloaded or unpacked datasets are kept: ``$XDG_CACHE_HOME/zoo/data``."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "zoo" / "data"
+    """Where downloaded or unpacked datasets are kept: ``data/`` in the zoo's cache folder
+    (``$ZOO_HOME``, else ``~/.cache/zoo`` on Linux)."""
+    return home() / "data"

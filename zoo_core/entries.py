@@ -68,10 +68,11 @@ class ModelSpec:
         )
         require(
             all(
-                isinstance(w, WeightsInfo) and w.model == name and w.tag and w.file and w.sha256
+                isinstance(w, WeightsInfo) and w.model == name and w.tag and w.sha256 and (w.file or w.url)
                 for w in weights
             ),
-            "weights must be zoo_core.WeightsInfo entries of this model, each with a tag, file and sha256",
+            "weights must be zoo_core.WeightsInfo entries of this model, each with a tag, a sha256, "
+            "and a file or url",
         )
         require(len({w.tag for w in weights}) == len(weights), "two weights entries share a tag")
         return cls(

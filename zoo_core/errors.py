@@ -35,6 +35,10 @@ class WeightsError(ZooError):
     that do not fit the model."""
 
 
+class HubError(WeightsError):
+    """Weights could not be fetched from a hub: unreachable, missing, offline or tampered."""
+
+
 class DatasetNotFoundError(ZooError):
     """No copy of a dataset anywhere its loader looked, and no download."""
 

@@ -24,11 +24,23 @@ SPLITS = ("test", "val")
 
 @dataclass(frozen=True)
 class Evaluation:
+    """Loss and accuracy of a single pass (what ``model(x)`` gives), and beside them, when
+    test-time augmentation was asked for, the loss and accuracy of the flip-averaged logits."""
+
     loss: float
     accuracy: float
     count: int
     class_correct: list[int] = field(default_factory=list)
     class_count: list[int] = field(default_factory=list)
+    tta_loss: float | None = None
+    tta_accuracy: float | None = None
+
+    def metrics(self, prefix: str) -> dict[str, float]:
+        """``{prefix}_loss`` and ``{prefix}_accuracy``, and their ``_tta`` twins when measured."""
+        found = {f"{prefix}_loss": self.loss, f"{prefix}_accuracy": self.accuracy}
+        if self.tta_accuracy is not None and self.tta_loss is not None:
+            found |= {f"{prefix}_loss_tta": self.tta_loss, f"{prefix}_accuracy_tta": self.tta_accuracy}
+        return found
 
     def per_class_accuracy(self) -> list[float]:
         return [
@@ -48,35 +60,34 @@ def evaluate(
     process: Process | None = None,
 ) -> Evaluation:
     """Cross-entropy and accuracy over ``split`` (this process's shard of it under torchrun);
-    ``tta`` averages the logits of each image and its mirror image."""
+    ``tta`` also measures the average of the logits of each image and its mirror image."""
     process = process or Process()
     model.eval()
     order = torch.arange(len(split), device=split.device)[process.rank :: process.world_size]
-    loss = torch.zeros((), device=split.device, dtype=torch.float64)
-    correct = torch.zeros(num_classes, device=split.device, dtype=torch.int64)
-    count = torch.zeros(num_classes, device=split.device, dtype=torch.int64)
+    # [loss, tta loss, tta correct, correct per class..., count per class...], summed on the device
+    sums = torch.zeros(3 + 2 * num_classes, device=split.device, dtype=torch.float64)
+    correct, count = sums[3 : 3 + num_classes], sums[3 + num_classes :]
     for x, y in split.batches(batch_size, order=order):
         with autocast(split.device, amp):
-            logits = model(x)
-            if tta:
-                logits = (logits + model(x.flip(-1))) / 2
-        logits = logits.float()
-        loss += F.cross_entropy(logits, y, reduction="sum").double()
-        correct.index_add_(0, y, (logits.argmax(1) == y).long())  # no host sync, unlike bincount
-        count.index_add_(0, y, torch.ones_like(y))
-    totals = sum_across(process, torch.cat([loss.view(1), correct.double(), count.double()]))
-    total_loss, class_correct, class_count = (
-        totals[0].item(),
-        totals[1 : 1 + num_classes],
-        totals[1 + num_classes :],
-    )
-    n = int(class_count.sum().item())
+            logits = model(x).float()
+            both = (logits + model(x.flip(-1)).float()) / 2 if tta else None
+        sums[0] += F.cross_entropy(logits, y, reduction="sum").double()
+        correct.index_add_(0, y, (logits.argmax(1) == y).double())  # no host sync, unlike bincount
+        count.index_add_(0, y, torch.ones_like(y, dtype=torch.float64))
+        if both is not None:
+            sums[1] += F.cross_entropy(both, y, reduction="sum").double()
+            sums[2] += (both.argmax(1) == y).sum().double()
+    totals = sum_across(process, sums).tolist()
+    class_correct, class_count = totals[3 : 3 + num_classes], totals[3 + num_classes :]
+    n = max(int(sum(class_count)), 1)
     return Evaluation(
-        loss=total_loss / max(n, 1),
-        accuracy=class_correct.sum().item() / max(n, 1),
-        count=n,
-        class_correct=[int(v) for v in class_correct.tolist()],
-        class_count=[int(v) for v in class_count.tolist()],
+        loss=totals[0] / n,
+        accuracy=sum(class_correct) / n,
+        count=int(sum(class_count)),
+        class_correct=[int(v) for v in class_correct],
+        class_count=[int(v) for v in class_count],
+        tta_loss=totals[1] / n if tta else None,
+        tta_accuracy=totals[2] / n if tta else None,
     )
 
 

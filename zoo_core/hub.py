@@ -1,42 +1,109 @@
-"""torch.hub entry points: one callable per registered model, third-party models included."""
+"""Where trained weights come from: the checkout's files, the user cache, then a hub.
+
+A manifest entry (:class:`WeightsInfo`) names its file in a checkout (``file``) and where to
+download it (``url``, relative to a hub base). :func:`locate` looks in that order and returns
+the entry with ``file`` pointing at a local copy whose sha256 has been checked. A hub is any
+static file host, an ``http(s)://`` or ``file://`` URL or a folder, whose ``manifest.json``
+lists what it offers (``zoo publish`` writes one); :func:`hub_entries` reads it once and keeps a
+copy in the cache for offline use.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
 
-from .models import builder_arguments, create_model, get_model_spec, list_models
+from .atomic import write_bytes
+from .cache import home, hub_override, weights_cache
+from .download import fetch, is_url, join, read_bytes
+from .errors import HubError, WeightsError
+from .manifest import MANIFEST, read_manifest
+from .weights import verify
+from .weights_info import WeightsInfo
 
 
-def hub_entrypoints() -> dict[str, Callable[..., Any]]:
-    """``{name: entry}`` for every registered model, for ``hubconf.py`` to publish."""
-    return {name: _entrypoint(name) for name in list_models()}
+def cached_file(info: WeightsInfo) -> Path:
+    """Where the cache keeps ``info``'s file: named after its model, tag and sha256, as
+    torchvision names its files after their hash, so a re-published tag never collides."""
+    if info.sha256 is None:
+        raise WeightsError(f"{info.name} records no sha256, so it cannot be cached")
+    return weights_cache() / f"{info.model}-{info.tag or 'untagged'}-{info.sha256[:12]}.safetensors"
 
 
-def _entrypoint(name: str) -> Callable[..., Any]:
-    spec = get_model_spec(name)
+def local_copy(info: WeightsInfo) -> Path | None:
+    """The file of ``info`` already on this machine, checkout first; None if neither has it."""
+    for path in (info.file, cached_file(info)):
+        if path is not None and path.is_file():
+            return path
+    return None
 
-    def entry(**kwargs: Any) -> Any:
-        return create_model(name, **kwargs)
 
-    others = [
-        a for a in builder_arguments(spec.load_builder()) or () if a not in ("num_classes", "in_channels")
-    ]
-    entry.__name__ = entry.__qualname__ = name
-    entry.__doc__ = (
-        f"{spec.description}\n\n"
-        f"Default input {'x'.join(map(str, spec.input_shape))}, {spec.params:,} parameters; "
-        f"from plugin {spec.origin}.\n\n"
-        f"Keyword arguments: num_classes (default {spec.num_classes}), "
-        f"in_channels (default {spec.in_channels})"
-        + (f", {', '.join(others)}" if others else "")
-        + ".\n"
-        + (
-            f"weights: None (fresh), True or a tag: {', '.join(w.tag for w in spec.weights)}; "
-            "loaded from the repository's weights/ folder after a sha256 check. The model's "
-            "zoo_weights attribute says what its weights are (labels, preprocessing, metrics).\n"
-            if spec.weights
-            else "No trained weights ship with this model; weights= also takes a .safetensors file.\n"
+def locate(info: WeightsInfo, *, hub: str | None = None, progress: bool = True) -> WeightsInfo:
+    """``info`` with ``file`` a local, sha256-checked copy: the checkout's file, else the
+    cache's, else one downloaded from the hub into the cache."""
+    local = local_copy(info)
+    if local is not None and local == info.file:
+        verify(info)
+        return info
+    cached = cached_file(info)
+    if local is not None:
+        try:
+            verify(dataclasses.replace(info, file=cached))
+            return dataclasses.replace(info, file=cached)
+        except WeightsError:
+            cached.unlink()  # damaged in the cache: fetch a good copy below
+    fetch(source(info, hub), cached, sha256=info.sha256 or "", what=info.name, progress=progress)
+    found = dataclasses.replace(info, file=cached)
+    verify(found)  # records the check, so the next load does not hash the file again
+    return found
+
+
+def source(info: WeightsInfo, hub: str | None = None) -> str:
+    """The URL (or path) to download ``info``'s file from: its absolute ``url``, or its relative
+    ``url`` under ``hub``, ``$ZOO_HUB`` or the hub its manifest names, in that order."""
+    if info.url is None:
+        raise HubError(
+            f"{info.name}: its file is not on this machine ({info.file or cached_file(info)}) and its "
+            "manifest gives no url to download it from"
         )
-    )
-    return entry
+    if is_url(info.url):
+        return info.url
+    base = hub or hub_override() or info.hub
+    if base is None:
+        raise HubError(
+            f"{info.name}: its file is not on this machine (nor in the cache, {weights_cache()}) and no "
+            f"hub is set: set ZOO_HUB (or --hub) to a hub that holds {info.url}"
+        )
+    return join(base, info.url)
+
+
+def hub_entries(hub: str, *, refresh: bool = False) -> list[WeightsInfo]:
+    """Every entry of ``hub``'s manifest, each with its ``url`` resolved against ``hub``. The
+    manifest is read once and kept in the cache; ``refresh`` reads it again."""
+    kept = home() / "hubs" / f"{hashlib.sha256(hub.encode()).hexdigest()[:16]}.json"
+    if refresh or not kept.is_file():
+        data = read_bytes(join(hub, MANIFEST), what=f"the manifest of hub {hub}")
+        try:
+            json.loads(data)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise HubError(f"{join(hub, MANIFEST)} is not a weights manifest: {exc}") from None
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes(kept, data)
+    try:
+        entries = read_manifest(kept, hub=hub)
+    except WeightsError as exc:
+        kept.unlink(missing_ok=True)
+        raise HubError(str(exc).replace(str(kept), join(hub, MANIFEST))) from None
+    return [dataclasses.replace(e, file=None) for e in entries]
+
+
+def hub_weights(model: str, tag: str, hub: str) -> WeightsInfo | None:
+    """The entry ``model.tag`` of ``hub``'s manifest, if it has one (read again if the kept
+    copy lacks it, since the hub may have gained it since)."""
+    for refresh in (False, True):
+        for entry in hub_entries(hub, refresh=refresh):
+            if entry.model == model and entry.tag == tag:
+                return entry
+    return None

@@ -3,55 +3,121 @@ readable without torch, and the model cards generated from it."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
+import warnings
 from pathlib import Path
+from typing import Any
 
 from .atomic import write_json
-from .errors import WeightsError
+from .errors import PluginWarning, WeightsError
 from .recipe import Recipe
+from .tables import human_size
 from .weights_info import WeightsInfo
 
 MANIFEST = "manifest.json"
 
 
-def read_manifest(folder: Path) -> list[WeightsInfo]:
-    """Every entry of ``folder/manifest.json`` (none when there is no manifest); a file that is
-    not a manifest is a ``WeightsError`` naming it."""
-    path = folder / MANIFEST
+def read_manifest(path: Path, *, files: Path | None = None, hub: str | None = None) -> list[WeightsInfo]:
+    """Every entry of the manifest ``path`` (none when there is no such file), each ``file``
+    resolved against ``files`` (default: the manifest's folder) and each relative ``url``
+    against the manifest's ``hub`` (or ``hub``, which takes precedence). A file that is not a
+    manifest, or a bad entry, is a ``WeightsError`` naming the file and the entry."""
     if not path.is_file():
         return []
     try:
-        entries = json.loads(path.read_text())["weights"]
-        return [WeightsInfo.from_dict(entry, folder=folder) for entry in entries]
-    except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        data = json.loads(path.read_text())
+        entries, base = data["weights"], hub or data.get("hub")
+        if not isinstance(entries, list) or not (base is None or isinstance(base, str)):
+            raise TypeError("'weights' must be a list and 'hub' a string")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
         raise WeightsError(f"{path} is not a weights manifest: {type(exc).__name__}: {exc}") from None
+    return [_entry(path, i, entry, files or path.parent, base) for i, entry in enumerate(entries)]
+
+
+def _entry(path: Path, index: int, entry: object, files: Path, hub: str | None) -> WeightsInfo:
+    try:
+        info = WeightsInfo.from_dict(entry, folder=files)  # type: ignore[arg-type]
     except WeightsError as exc:
-        raise WeightsError(f"{path}: {exc}") from None
+        named = (entry.get("model"), entry.get("tag")) if isinstance(entry, dict) else ()
+        which = ".".join(str(n) for n in named if n) or f"#{index + 1}"
+        raise WeightsError(f"{path}, entry {which}: {exc}") from None
+    return dataclasses.replace(info, hub=hub) if hub and info.hub is None else info
 
 
-def write_manifest(folder: Path, entries: list[WeightsInfo]) -> None:
-    write_json(
-        folder / MANIFEST, {"weights": [e.to_dict() for e in sorted(entries, key=lambda e: (e.model, e.tag))]}
-    )
+def manifest_weights(model: str, manifest: Path, *, files: Path | None = None) -> tuple[WeightsInfo, ...]:
+    """The entries of ``model`` in a plugin's manifest, which it ships as package data, for its
+    ``register(..., weights=...)``; ``files`` is where a checkout keeps the weights files (they
+    are downloaded into the cache when not there). A broken manifest costs only its weights,
+    never the architectures: one warning naming the file and the entry."""
+    return tuple(e for e in _plugin_manifest(manifest.resolve(), files) if e.model == model)
+
+
+@functools.cache
+def _plugin_manifest(manifest: Path, files: Path | None) -> tuple[WeightsInfo, ...]:
+    try:
+        return tuple(read_manifest(manifest, files=files))
+    except WeightsError as exc:
+        warnings.warn(f"{exc}; its models are registered without weights", PluginWarning, stacklevel=4)
+        return ()
+
+
+def write_manifest(path: Path, entries: list[WeightsInfo], *, hub: str | None = None) -> None:
+    """Write ``entries`` (sorted by model and tag) atomically as the manifest ``path``, with
+    ``hub`` as the base of their relative URLs."""
+    rows = [entry_row(e) for e in sorted(entries, key=lambda e: (e.model, e.tag or ""))]
+    write_json(path, {"hub": hub, "weights": rows})
+
+
+def entry_row(entry: WeightsInfo) -> dict[str, Any]:
+    """``entry`` as a manifest or bundle stores it: where to find the file only when known, and
+    never the hub (the manifest names it once for all its entries)."""
+    row = entry.to_dict()
+    for key in ("file", "url", "size", "hub"):
+        if row[key] is None or key == "hub":
+            del row[key]
+    return row
 
 
 def card_rows(entries: list[WeightsInfo]) -> list[tuple[str, ...]]:
-    """Table rows of the model cards: one per weights file."""
+    """Table rows of the model cards: one per weights file. The headline accuracy is a single
+    pass, what ``model(x)`` gives; flip test-time augmentation is reported beside it."""
     return [
         (
             e.name,
             f"{e.params:,}" if e.params else "-",
             f"{e.in_channels}x{e.input_size[0]}x{e.input_size[1]}",
             _metric(e, "test_accuracy"),
+            _metric(e, "test_accuracy_tta"),
             _metric(e, "test_loss"),
-            f"{e.file.stat().st_size / 1e6:.1f} MB" if e.file and e.file.exists() else "missing",
+            _size(e),
+            e.license or "-",
             recipe_summary(e.recipe),
         )
         for e in entries
     ]
 
 
-CARD_HEADERS = ("weights", "params", "input", "test acc", "test loss", "size", "recipe")
+CARD_HEADERS = (
+    "weights",
+    "params",
+    "input",
+    "test acc",
+    "flip TTA",
+    "test loss",
+    "size",
+    "license",
+    "recipe",
+)
+CARD_RIGHT = (1, 3, 4, 5, 6)
+
+
+def _size(entry: WeightsInfo) -> str:
+    size = entry.size
+    if size is None and entry.file is not None and entry.file.is_file():
+        size = entry.file.stat().st_size
+    return human_size(size)
 
 
 def recipe_summary(recipe: Recipe | None) -> str:
@@ -82,29 +148,31 @@ def render_cards(entries: list[WeightsInfo]) -> str:
     lines = [
         "# Trained weights",
         "",
-        "Generated from `manifest.json` by `python tools/ship_weights.py --cards`; do not edit by hand.",
-        "Each file's sha256 is checked before it is loaded. Test accuracy is measured by `zoo eval` on",
-        "the 10,000 Fashion-MNIST test images on the CPU, in full precision.",
+        "Generated from `zoo_plugins/manifest.json` by `python tools/ship_weights.py --cards`; do not edit",
+        "by hand. Each file's sha256 is checked before it is loaded. Test accuracy is measured by",
+        "`zoo eval` on the 10,000 Fashion-MNIST test images on the CPU, in full precision: the headline",
+        "is a single pass (what `model(x)` gives); `flip TTA` averages each image with its mirror image,",
+        "as recipes with `tta` do at test time.",
         "",
         "| " + " | ".join(CARD_HEADERS) + " |",
         "|" + "---|" * len(CARD_HEADERS),
     ]
     lines += ["| " + " | ".join(row) + " |" for row in card_rows(entries)]
     for e in entries:
+        tta = f", with flip TTA {_metric(e, 'test_accuracy_tta')}" if "test_accuracy_tta" in e.metrics else ""
         lines += [
             "",
             f"## {e.name}",
             "",
-            f"- file: `{e.file.name}` ({e.file.stat().st_size:,} bytes), sha256 `{e.sha256}`",
+            f"- file: `{e.url or (e.file.name if e.file else '-')}` ({_size(e)}), sha256 `{e.sha256}`",
             f"- input: {e.in_channels}x{e.input_size[0]}x{e.input_size[1]}, "
-            f"normalised with mean {list(e.mean)}, "
-            f"std {list(e.std)}",
+            f"normalised with mean {list(e.mean or ())}, std {list(e.std or ())}",
             f"- classes ({e.num_classes}): {', '.join(e.labels)}",
-            f"- test accuracy {_metric(e, 'test_accuracy')}, loss {_metric(e, 'test_loss')} "
-            f"({e.dataset} test split)",
+            f"- test accuracy {_metric(e, 'test_accuracy')} (single pass){tta}; "
+            f"loss {_metric(e, 'test_loss')} ({e.dataset} test split)",
             f"- source: {e.source}, torch {e.versions.get('torch', '?')}, {e.created}; license {e.license}",
             f"- recipe: {recipe_summary(e.recipe)}",
-            f"- load: `zoo.create_model({e.model!r}, weights={e.tag!r})`, "
+            f"- load: `zoo_core.create_model({e.model!r}, weights={e.tag!r})`, "
             f"`torch.hub.load(repo, {e.model!r}, weights={e.tag!r})`, `zoo eval {e.model} --weights {e.tag}`",
         ]
     return "\n".join(lines) + "\n"

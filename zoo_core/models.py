@@ -15,20 +15,24 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .bundle import is_bundle, read_bundle
+from .cache import hub_override
 from .entries import ModelSpec
 from .errors import BuilderArgumentError, WeightsError
+from .hub import hub_weights, locate
 from .interfaces import Builder
 from .plugins import model_registry
 from .recipe import Recipe
 from .validation import is_positive_int
-from .weights import file_sha256, load_weights, read_header, verify
+from .weights import file_sha256, load_weights, read_header
 from .weights_info import WeightsInfo
 
 if TYPE_CHECKING:
     import torch
 
 WeightsRef = bool | str | Path
-"""True (the model's first weights tag), a tag such as ``"fashion_mnist"``, or a ``.safetensors`` file."""
+"""True (the model's first weights tag), a tag such as ``"fashion_mnist"``, a ``.safetensors``
+file, or a weights bundle folder (``model.safetensors`` + ``zoo.json``)."""
 
 
 def list_models(pattern: str | None = None) -> list[str]:
@@ -64,13 +68,14 @@ def get_recipe(model: str, recipe: str | Path | Recipe | None = None, **override
 
 def get_weights(model: str, weights: WeightsRef = True) -> WeightsInfo:
     """What the weights ``weights`` of ``model`` are (labels, preprocessing, recipe, metrics),
-    without building the model: a tag's manifest entry, or a safetensors file's header."""
-    info = _resolve(get_model_spec(model), weights)
+    without building the model or downloading its weights: a tag's manifest entry (a hub's,
+    for a tag only ``$ZOO_HUB`` has), a bundle's ``zoo.json``, or a safetensors file's header."""
+    info = _find(get_model_spec(model), weights)
     return info if info.sha256 else dataclasses.replace(info, sha256=file_sha256(info.file))
 
 
 def create_model(
-    name: str,
+    name: str | None = None,
     *,
     num_classes: int | None = None,
     in_channels: int | None = None,
@@ -80,20 +85,27 @@ def create_model(
     """Build model ``name``, freshly initialised or with trained ``weights``.
 
     ``weights``: None or False for none, True for the model's first weights tag, a tag such as
-    ``"fashion_mnist"``, or a ``.safetensors`` file (shipped files are sha256-checked first).
+    ``"fashion_mnist"``, a ``.safetensors`` file, or a weights bundle folder (then ``name`` may
+    be left out: the bundle says which model it holds). A tag's file comes from the checkout,
+    the cache or its hub (``$ZOO_HUB`` for tags only a hub has), and every file with a recorded
+    sha256 is checked before it is read.
     ``num_classes`` and ``in_channels`` default to the weights' (or the registered
     configuration); asking for others re-initialises the classifier (with a warning) or adapts
     the first convolution, as timm does. Any other keyword goes to the builder, which must
     accept it.
     """
+    if name is None:
+        if not isinstance(weights, str | Path) or not is_bundle(Path(weights)):
+            raise WeightsError("create_model needs a model name, unless weights= is a weights bundle folder")
+        name = read_bundle(Path(weights)).model
     spec = get_model_spec(name)
     if weights is None or weights is False:
         model = build(spec, num_classes=num_classes, in_channels=in_channels, **builder_kwargs)
         model.zoo_weights = None
         return model
-    info = _resolve(spec, weights)
+    info = _find(spec, weights)
     if info.sha256 is not None:
-        verify(info)
+        info = locate(info)
     state, _ = load_weights(info.file)
     if info.sha256 is None:
         info = dataclasses.replace(info, sha256=file_sha256(info.file))
@@ -137,23 +149,42 @@ def builder_arguments(builder: Builder) -> list[str] | None:
     return [p.name for p in params if p.kind is not inspect.Parameter.POSITIONAL_ONLY]
 
 
-def _resolve(spec: ModelSpec, weights: WeightsRef) -> WeightsInfo:
-    """The weights ``weights`` names: a shipped entry (with the sha256 its file must have) or
-    a file's header (with no sha256 yet)."""
+def _find(spec: ModelSpec, weights: WeightsRef) -> WeightsInfo:
+    """The weights ``weights`` names, nothing downloaded yet: a registered or hub entry, or a
+    bundle (each with the sha256 its file must have), or a file's header (no sha256 yet)."""
     if weights is True:
         if not spec.weights:
             raise WeightsError(f"{spec.name} has no trained weights; train some with `zoo train {spec.name}`")
         return spec.weights[0]
+    if not isinstance(weights, str | Path) or not str(weights):
+        raise WeightsError(f"weights must be a tag, a .safetensors file or a bundle folder, got {weights!r}")
     for entry in spec.weights:
         if weights == entry.tag:
             return entry
     path = Path(weights)
-    if path.suffix != ".safetensors" and not path.exists():
-        tags = ", ".join(e.tag for e in spec.weights) or "none"
+    hub = hub_override()
+    if is_bundle(path):
+        info = read_bundle(path)
+    elif path.suffix == ".safetensors" or (path.exists() and not path.is_dir()):
+        info = _file_info(spec, path)
+    elif hub and (entry := hub_weights(spec.name, str(weights), hub)) is not None:
+        info = entry
+    elif path.is_dir():
+        info = read_bundle(path)  # says what a bundle folder holds
+    else:
+        tags = ", ".join(e.tag for e in spec.weights if e.tag) or "none"
         raise WeightsError(
             f"{spec.name} has no weights {str(weights)!r}; its weights tags: {tags} "
-            "(or give a .safetensors file)"
+            "(or give a .safetensors file or a bundle folder, or set ZOO_HUB to a hub that has it)"
         )
+    if info.model != spec.name:
+        raise WeightsError(f"{weights} holds weights for {info.model!r}, not {spec.name!r}")
+    return info
+
+
+def _file_info(spec: ModelSpec, path: Path) -> WeightsInfo:
+    """What a safetensors file's header says about it (a bare state dict: the registered
+    configuration)."""
     header = read_header(path)
     if "model" not in header:  # a bare state dict, saved by something other than the zoo
         info = WeightsInfo(
@@ -164,8 +195,6 @@ def _resolve(spec: ModelSpec, weights: WeightsRef) -> WeightsInfo:
         )
     else:
         info = WeightsInfo.from_metadata(header, where=str(path))
-    if info.model != spec.name:
-        raise WeightsError(f"{path} holds weights for {info.model!r}, not {spec.name!r}")
     return dataclasses.replace(info, file=path)
 
 

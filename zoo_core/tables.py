@@ -21,3 +21,13 @@ def format_table(
         ).rstrip()
         for row in cells
     ]
+
+
+def human_size(size: int | None) -> str:
+    """A byte count for people: '7.3 kB', '44.7 MB' (decimal units); '-' when unknown."""
+    if size is None:
+        return "-"
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} B"

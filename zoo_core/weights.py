@@ -8,14 +8,16 @@ moves tensors and strings to and from disk.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from safetensors import SafetensorError, safe_open
 
-from .atomic import atomic_path
-from .errors import WeightsError
+from .atomic import atomic_path, write_json
+from .cache import home
+from .errors import WeightsError, ZooError
 from .weights_info import WeightsInfo
 
 if TYPE_CHECKING:
@@ -56,27 +58,51 @@ def read_header(path: str | Path) -> dict[str, str]:
 
 
 def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def verify(info: WeightsInfo) -> None:
-    """Refuse weights whose file is missing or whose sha256 differs from the recorded one."""
+def verify(info: WeightsInfo, *, recheck: bool = False) -> None:
+    """Refuse weights whose file is missing or whose sha256 differs from the recorded one.
+
+    A file whose size and modification time are those it had when it last passed is not hashed
+    again (``recheck`` hashes it anyway), so loading cached weights costs no more than reading
+    them; ``zoo weights verify`` re-hashes every file.
+    """
     if info.file is None or info.sha256 is None:
         raise WeightsError(f"{info.name} records no file and sha256 to check")
     if not info.file.is_file():
-        raise WeightsError(
-            f"weights file {info.file} of {info.name} is missing; restore it from the repository"
-        )
+        raise WeightsError(f"weights file {info.file} of {info.name} is missing")
+    stat = info.file.stat()
+    key, seen = str(info.file.resolve()), [stat.st_size, stat.st_mtime_ns, info.sha256]
+    memo = _read_memo()
+    if not recheck and memo.get(key) == seen:
+        return
     digest = file_sha256(info.file)
     if digest != info.sha256:
         raise WeightsError(
-            f"{info.file} fails its sha256 check (manifest {info.sha256[:12]}..., file {digest[:12]}...): "
-            "it is corrupted or was changed; restore it from the repository"
+            f"{info.file} fails its sha256 check (expected {info.sha256[:12]}..., file {digest[:12]}...): "
+            "it is corrupted or was changed; restore it or download it again"
         )
+    memo[key] = seen
+    try:
+        _memo_path().parent.mkdir(parents=True, exist_ok=True)
+        write_json(_memo_path(), memo)
+    except (OSError, ZooError):  # a read-only cache only costs the next load a re-hash
+        pass
+
+
+def _memo_path() -> Path:
+    return home() / "verified.json"
+
+
+def _read_memo() -> dict[str, list]:
+    """Files that passed their sha256 check, by path: [size, mtime_ns, sha256] at that time."""
+    try:
+        memo = json.loads(_memo_path().read_text())
+    except (OSError, ValueError):
+        return {}
+    return memo if isinstance(memo, dict) else {}
 
 
 def _existing(path: str | Path) -> Path:

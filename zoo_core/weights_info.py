@@ -15,8 +15,9 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import WeightsError
 from .recipe import Recipe, RecipeError
@@ -27,8 +28,9 @@ INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
 IMAGE_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 # Header values that are stored as plain strings; every other field is stored as JSON.
 TEXT_FIELDS = ("model", "tag", "interpolation", "dataset", "license", "source", "created")
-# Properties of a file rather than of the weights, so never written into the file's own header.
-FILE_FIELDS = ("file", "sha256")
+# Properties of a file and where to find it rather than of the weights, so never written into the
+# file's own header.
+FILE_FIELDS = ("file", "sha256", "size", "url", "hub")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -37,16 +39,23 @@ class WeightsInfo:
     """One set of trained weights of one model: what input it expects, what it predicts, how it
     was trained and how good it is.
 
-    ``metrics`` holds what ``zoo eval`` measured (``test_accuracy``, ``test_loss``); ``source``
+    ``metrics`` holds what ``zoo eval`` measured: ``test_accuracy`` and ``test_loss`` of a single
+    pass (what ``model(x)`` gives), and ``test_accuracy_tta`` beside them when the recipe averages
+    flipped images at test time; ``source``
     says how the weights were made (``"zoo train on <device>"``); ``versions`` the framework
     versions they were made with. ``file`` and ``sha256`` locate and check the tensors; they are
-    known for shipped weights and for files read from disk.
+    known for shipped weights and for files read from disk; ``size`` is the file's length in bytes.
+    ``url`` says where the file can be downloaded: relative to the ``hub`` base that its manifest
+    names (or that ``ZOO_HUB`` overrides), or absolute.
     """
 
     model: str
     tag: str | None = None
     file: Path | None = None
     sha256: str | None = None
+    size: int | None = None
+    url: str | None = None
+    hub: str | None = None
     num_classes: int
     in_channels: int
     input_size: tuple[int, int]
@@ -100,9 +109,13 @@ class WeightsInfo:
         values = {k: v for k, v in data.items() if v is not None}
         if "recipe" in values:
             values["recipe"] = _recipe(values["recipe"])
+        for key in ("file", "url"):
+            if key in values and not _confined(values[key], url=key == "url"):
+                raise WeightsError(
+                    f"weights field {key!r} must be a relative path inside the manifest's folder "
+                    f"(no '..', not absolute){' or a URL' if key == 'url' else ''}, got {values[key]!r}"
+                )
         if "file" in values:
-            if not isinstance(values["file"], str):
-                raise WeightsError(f"weights field 'file' must be a file name, got {values['file']!r}")
             values["file"] = (folder or Path()) / values["file"]
         missing = [k for k in ("model", "num_classes", "in_channels", "input_size") if k not in values]
         if missing:
@@ -174,6 +187,16 @@ class WeightsInfo:
         )
 
 
+def _confined(value: Any, *, url: bool) -> bool:
+    """A relative path that stays inside its folder (or, for a ``url``, an http(s) URL)."""
+    if not isinstance(value, str) or not value:
+        return False
+    if url and urlsplit(value).scheme in ("http", "https"):
+        return True
+    path = PurePosixPath(value.replace("\\", "/"))
+    return not path.is_absolute() and ".." not in path.parts and ":" not in value
+
+
 def _convert(image: Any, *, mode: str) -> Any:
     return image.convert(mode)
 
@@ -195,13 +218,13 @@ def _check(info: WeightsInfo) -> None:
     def fail(key: str, what: str) -> None:
         raise WeightsError(f"weights field {key!r} {what}, got {getattr(info, key)!r}")
 
-    for key in ("model", "tag", "dataset", "license", "source", "created"):
+    for key in ("model", "tag", "dataset", "license", "source", "created", "url", "hub"):
         value = getattr(info, key)
         if (key == "model" or value is not None) and (not isinstance(value, str) or not value):
             fail(key, "must be a non-empty string")
-    for key in ("num_classes", "in_channels", "params"):
+    for key in ("num_classes", "in_channels", "params", "size"):
         value = getattr(info, key)
-        if (key != "params" or value is not None) and not is_positive_int(value):
+        if (key not in ("params", "size") or value is not None) and not is_positive_int(value):
             fail(key, "must be a positive integer")
     if len(info.input_size) != 2 or not all(is_positive_int(v) for v in info.input_size):
         fail("input_size", "must be (height, width) in pixels")

@@ -1,21 +1,17 @@
-"""The built-in plugins' trained weights: entries of ``weights/manifest.json`` at the root of the
-checkout, read as plain JSON so that listing needs no torch."""
+"""The built-in plugins' trained weights: the entries of ``manifest.json``, package data beside
+this module and read as plain JSON so that listing needs no torch. The files themselves are in
+the checkout's ``weights/`` folder; an installed wheel downloads them into the cache."""
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 
-from zoo_core import WeightsInfo, read_manifest
+from zoo_core import WeightsInfo, manifest_weights
 
-FOLDER = Path(__file__).resolve().parent.parent / "weights"
-
-
-@cache
-def _entries() -> tuple[WeightsInfo, ...]:
-    return tuple(read_manifest(FOLDER))
+MANIFEST = Path(__file__).resolve().with_name("manifest.json")
+CHECKOUT_WEIGHTS = MANIFEST.parent.parent / "weights"
 
 
 def shipped(model: str) -> tuple[WeightsInfo, ...]:
-    """The weights entries of ``model`` (none when the checkout has no ``weights/`` folder)."""
-    return tuple(e for e in _entries() if e.model == model)
+    """The weights entries of ``model``."""
+    return manifest_weights(model, MANIFEST, files=CHECKOUT_WEIGHTS)

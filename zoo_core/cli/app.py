@@ -34,6 +34,9 @@ def cli() -> None:
     """A plugin-based PyTorch model zoo: list, inspect, train, evaluate and export models."""
 
 
+WEIGHTS_HELP = "A weights tag (see `zoo info NAME`), a .safetensors file, or a bundle folder (`zoo publish`)."
+
+
 def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2))
 

@@ -8,7 +8,7 @@ import click
 
 from .. import plugins
 from ..errors import ZooError
-from ..manifest import CARD_HEADERS, card_rows
+from ..manifest import CARD_HEADERS, CARD_RIGHT, card_rows
 from ..models import create_model, get_model_spec, list_models
 from .app import cli, echo_json, echo_table, parse_shape, shape_text
 
@@ -26,10 +26,15 @@ def list_command(pattern: str | None, pretrained: bool, as_json: bool) -> None:
         echo_json([spec.to_dict() for spec in specs])
         return
     if not specs:
+        matching = f" matching {pattern!r}" if pattern else ""
+        if pretrained:
+            raise ZooError(
+                f"no model{matching} has trained weights; see a hub's with `zoo weights list --hub URL`"
+            )
         raise ZooError(f"no model matches {pattern!r}; run `zoo list` to see them all")
     if pretrained:
         entries = [w for s in specs for w in s.weights]
-        echo_table(CARD_HEADERS, card_rows(entries), right=(1, 3, 4, 5))
+        echo_table(CARD_HEADERS, card_rows(entries), right=CARD_RIGHT)
         return
     echo_table(
         ("name", "params", "input", "classes", "plugin"),
@@ -68,7 +73,7 @@ def info(name: str, as_json: bool) -> None:
     )
     if spec.weights:
         click.echo("trained weights:")
-        echo_table(CARD_HEADERS, card_rows(list(spec.weights)), right=(1, 3, 4, 5))
+        echo_table(CARD_HEADERS, card_rows(list(spec.weights)), right=CARD_RIGHT)
     others = ", ".join(r.name for r in spec.recipes)
     click.echo(f"default recipe {spec.recipe.name!r}" + (f" (also: {others})" if others else "") + ":")
     echo_table(None, [(f"  {k}", _recipe_value(v)) for k, v in spec.recipe.to_dict().items() if k != "name"])

@@ -17,7 +17,7 @@ from click.core import ParameterSource
 from ..errors import ExportError, ZooError
 from ..export import default_formats, export_model, exporter_names, exporter_options, get_exporter
 from ..interfaces import ExporterOption
-from .app import cli, echo_json, echo_table, parse_shape
+from .app import WEIGHTS_HELP, cli, echo_json, echo_table, parse_shape
 
 
 class FormatOption(click.Option):
@@ -74,9 +74,7 @@ def _option_flag(option: ExporterOption, owners: list[str]) -> click.Option:
 def model_shape_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(
         [
-            click.option(
-                "--weights", help="A weights tag (see `zoo info NAME`) or .safetensors file (default: fresh)."
-            ),
+            click.option("--weights", help=f"{WEIGHTS_HELP} Default: freshly initialised."),
             click.option("--num-classes", type=click.IntRange(min=1), help="Classes of the head."),
             click.option("--in-channels", type=click.IntRange(min=1), help="Input channels."),
             click.option("--input-size", help="Input height and width as H,W (default: the model's)."),

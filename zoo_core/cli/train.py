@@ -11,7 +11,7 @@ import click
 
 from ..errors import ZooError
 from ..models import get_recipe
-from .app import cli, echo_json, echo_table
+from .app import WEIGHTS_HELP, cli, echo_json, echo_table
 
 
 def data_options(command):
@@ -130,9 +130,7 @@ def launch_torchrun(nproc: int) -> int:
 
 @cli.command("eval")
 @click.argument("name")
-@click.option(
-    "--weights", "weights", required=True, help="A weights .safetensors file (e.g. a run's best.safetensors)."
-)
+@click.option("--weights", "weights", required=True, help=f"{WEIGHTS_HELP} E.g. a run's best.safetensors.")
 @click.option("--split", type=click.Choice(["test", "val"]), default="test", show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=1024, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
@@ -165,8 +163,7 @@ def eval_command(
         echo_json(
             {
                 **facts,
-                "loss": result.loss,
-                "accuracy": result.accuracy,
+                **{k.removeprefix("_"): v for k, v in result.metrics("").items()},
                 "images": result.count,
                 "per_class_accuracy": per_class,
             }
@@ -175,6 +172,7 @@ def eval_command(
     click.echo(
         f"{name} on the {split} split of {facts['dataset']} ({result.count:,} images): "
         f"loss {result.loss:.4f}, accuracy {result.accuracy:.4f}"
+        + (f" (flip TTA: accuracy {result.tta_accuracy:.4f})" if result.tta_accuracy is not None else "")
     )
     echo_table(("class", "accuracy"), [(c, f"{a:.4f}") for c, a in per_class.items()], right=(1,))
 
@@ -186,7 +184,7 @@ def eval_command(
     "--weights",
     default="True",
     show_default="the model's first weights tag",
-    help="A weights tag or .safetensors file.",
+    help=WEIGHTS_HELP,
 )
 @click.option("--topk", type=click.IntRange(min=1), default=3, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")

@@ -170,7 +170,7 @@ def _weights_info(trainer: Trainer, run: Run) -> WeightsInfo:
         dataset=dataset.name,
         recipe=run.recipe,
         source=f"zoo train on {device_name(trainer.device)}",
-        versions={"zoo": __version__, "torch": torch.__version__},
+        versions={"zoo-core": __version__, "torch": torch.__version__},
     )
 
 
@@ -191,8 +191,7 @@ def _final_report(trainer: Trainer, run: Run) -> dict[str, Any]:
         "steps": state.steps,
         "best_val_loss": val["val_loss"],
         "best_val_accuracy": val["val_accuracy"],
-        "test_loss": test.loss,
-        "test_accuracy": test.accuracy,
+        **test.metrics("test"),
         "test_images": test.count,
         "train_seconds": state.train_seconds,
         "images_per_second": state.images_seen / max(state.train_seconds, 1e-9),
@@ -201,7 +200,11 @@ def _final_report(trainer: Trainer, run: Run) -> dict[str, Any]:
         "channels_last": trainer.settings.channels_last,
         "world_size": process.world_size,
         "rank_checksums": gather_objects(process, _checksum(trainer.model)),
-        "versions": {"zoo": __version__, "torch": torch.__version__, "python": platform.python_version()},
+        "versions": {
+            "zoo-core": __version__,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        },
     }
 
 

@@ -36,9 +36,10 @@ def zoo_train_epoch_end(run: Run, metrics: Mapping[str, Any]) -> None:
 @hookimpl
 def zoo_train_end(run: Run, report: Mapping[str, Any]) -> None:
     plot_curves(run)
+    tta = f" (flip TTA {report['test_accuracy_tta']:.4f})" if "test_accuracy_tta" in report else ""
     print(
         f"{report['stopped']}; best epoch {report['best_epoch']}: test accuracy "
-        f"{report['test_accuracy']:.4f}, loss {report['test_loss']:.4f} ({run.directory})",
+        f"{report['test_accuracy']:.4f}{tta}, loss {report['test_loss']:.4f} ({run.directory})",
         flush=True,
     )
 

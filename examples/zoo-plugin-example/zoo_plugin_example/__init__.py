@@ -1,7 +1,14 @@
 """An example third-party zoo plugin: registers ``tinynet``, a two-layer CNN for 28x28 images,
-and a ``torchscript`` export format."""
+with trained weights listed in the package's own ``manifest.json``, and a ``torchscript``
+export format."""
 
-from zoo_core import ExporterOption, Recipe, hookimpl
+from pathlib import Path
+
+from zoo_core import ExporterOption, Recipe, hookimpl, manifest_weights
+
+# Package data, copied from the hub that `zoo publish` wrote (../hub/manifest.json); the weights
+# file itself stays on the hub and is downloaded into the cache on first use.
+MANIFEST = Path(__file__).resolve().with_name("manifest.json")
 
 
 @hookimpl
@@ -14,6 +21,7 @@ def zoo_register_models(register):
         in_channels=1,
         input_size=(28, 28),
         recipe=Recipe(name="tiny", dataset="fashion_mnist", epochs=5, patience=None),
+        weights=manifest_weights("tinynet", MANIFEST),
         description="A two-layer CNN from the example third-party plugin package.",
         tags=("example",),
     )

@@ -1,0 +1,148 @@
+"""Weights from a hub served by a real HTTP server on 127.0.0.1: pull, cache, resume, refuse."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+
+import zoo_core as zoo
+from zoo_core import WeightsError, read_manifest, write_manifest
+from zoo_core.errors import HubError
+from zoo_core.hub import hub_weights, locate
+from zoo_plugins.shipped_weights import CHECKOUT_WEIGHTS, MANIFEST
+
+from .hub_server import HubServer
+
+LENET = next(e for e in read_manifest(MANIFEST, files=CHECKOUT_WEIGHTS) if e.model == "lenet5")
+FILE = "/lenet5/mirror/model.safetensors"
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("ZOO_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def hub(tmp_path) -> Iterator[HubServer]:
+    """A hub offering lenet5's shipped weights under the tag 'mirror', which no plugin registers."""
+    folder = tmp_path / "hub"
+    (folder / "lenet5" / "mirror").mkdir(parents=True)
+    shutil.copyfile(LENET.file, folder / FILE.lstrip("/"))
+    entry = dataclasses.replace(LENET, tag="mirror", file=None, url=FILE.lstrip("/"))
+    write_manifest(folder / "manifest.json", [entry])
+    with HubServer(folder) as server:
+        yield server
+
+
+def cached(home: Path) -> Path:
+    return home / "weights" / f"lenet5-mirror-{LENET.sha256[:12]}.safetensors"
+
+
+def leftovers(home: Path) -> list[str]:
+    folder = home / "weights"
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_pull_fills_the_cache_and_a_cached_load_asks_the_hub_nothing(hub, home, zoo_cli, monkeypatch) -> None:
+    result = zoo_cli("pull", "lenet5", "--weights", "mirror", "--hub", hub.url, "--no-progress")
+    assert result.exit_code == 0, result.output
+    assert result.output == f"lenet5.mirror: {cached(home)}\n"
+    assert [r.path for r in hub.requests] == ["/manifest.json", FILE]
+
+    monkeypatch.setenv("ZOO_HUB", hub.url)
+    model = zoo.create_model("lenet5", weights="mirror")
+    assert len(hub.requests) == 2  # the kept manifest and the cached, already checked file
+    assert model.zoo_weights.file == cached(home) and model.zoo_weights.tag == "mirror"
+    shipped = zoo.create_model("lenet5", weights="fashion_mnist").state_dict()
+    assert all(torch.equal(v, shipped[k]) for k, v in model.state_dict().items())
+
+    listed = zoo_cli("weights", "list", "--hub", hub.url)
+    assert listed.exit_code == 0 and "lenet5.mirror" in listed.output and " cache " in listed.output
+
+
+def test_a_cut_transfer_resumes_with_a_range_request(hub, home) -> None:
+    hub.cut.add(FILE)
+    found = locate(hub_weights("lenet5", "mirror", hub.url), progress=False)
+    first, second = [r for r in hub.requests if r.path == FILE]
+    size = LENET.file.stat().st_size
+    assert first.range is None and 0 < first.sent < size
+    assert second.range == f"bytes={first.sent}-" and first.sent + second.sent == size
+    assert found.file == cached(home) and leftovers(home) == [cached(home).name]
+
+
+def test_a_tampered_file_is_refused_and_nothing_is_cached(hub, home, zoo_cli) -> None:
+    served = hub.folder / FILE.lstrip("/")
+    data = bytearray(served.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    served.write_bytes(bytes(data))
+    result = zoo_cli("pull", "lenet5", "--weights", "mirror", "--hub", hub.url, "--no-progress")
+    assert result.exit_code == 1
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("Error: lenet5.mirror: ") and f"{hub.url}{FILE[1:]} fails its sha256 check" in line
+    assert leftovers(home) == []
+
+
+def test_a_missing_file_is_one_line_naming_the_url(hub, home, zoo_cli) -> None:
+    (hub.folder / FILE.lstrip("/")).unlink()
+    result = zoo_cli("pull", "lenet5", "--weights", "mirror", "--hub", hub.url, "--no-progress")
+    assert result.exit_code == 1
+    assert result.output == f"Error: lenet5.mirror: {hub.url}{FILE[1:]} answered HTTP 404 Not Found\n"
+    assert leftovers(home) == []
+
+
+def test_a_refused_connection_is_one_line(home, zoo_cli) -> None:
+    with socket.socket() as probe:  # a port nothing listens on once the probe is closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = zoo_cli("pull", "lenet5", "--weights", "mirror", "--hub", f"http://127.0.0.1:{port}/")
+    assert result.exit_code == 1
+    (line,) = result.output.strip().splitlines()
+    assert f"cannot reach http://127.0.0.1:{port}/manifest.json" in line
+
+
+def test_offline_refuses_to_download_and_says_how_to_place_the_file(hub, home, monkeypatch) -> None:
+    entry = hub_weights("lenet5", "mirror", hub.url)
+    monkeypatch.setenv("ZOO_OFFLINE", "1")
+    with pytest.raises(HubError) as caught:
+        locate(entry, progress=False)
+    assert str(caught.value) == (
+        f"lenet5.mirror is not cached and ZOO_OFFLINE forbids downloading {hub.url}{FILE[1:]}; "
+        f"to place it by hand, download {hub.url}{FILE[1:]} to {cached(home)}"
+    )
+    assert [r.path for r in hub.requests] == ["/manifest.json"]
+    shutil.copyfile(LENET.file, cached(home))  # placed by hand, as the message says
+    monkeypatch.setenv("ZOO_HUB", hub.url)
+    assert zoo.create_model("lenet5", weights="mirror").zoo_weights.file == cached(home)
+    assert [r.path for r in hub.requests] == ["/manifest.json"]
+
+
+def test_a_damaged_cached_file_is_caught_and_fetched_again(hub, home, zoo_cli) -> None:
+    entry = hub_weights("lenet5", "mirror", hub.url)
+    path = locate(entry, progress=False).file
+    stat = path.stat()
+    data = bytearray(path.read_bytes())
+    data[100] ^= 0xFF
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same size and mtime: only a re-hash sees it
+    result = zoo_cli("weights", "verify")
+    assert result.exit_code == 1 and f"FAILED  lenet5.mirror  {path}" in result.output
+    path.touch()  # a changed mtime: the next load re-hashes, refuses the copy and fetches a good one
+    assert locate(entry, progress=False).file == path
+    assert [r.path for r in hub.requests].count(FILE) == 2
+    assert zoo_cli("weights", "verify").exit_code == 0
+
+
+def test_a_tag_no_hub_has_names_the_registered_tags(hub, home, monkeypatch) -> None:
+    monkeypatch.setenv("ZOO_HUB", hub.url)
+    with pytest.raises(
+        WeightsError, match="lenet5 has no weights 'imagenet'; its weights tags: fashion_mnist"
+    ):
+        zoo.create_model("lenet5", weights="imagenet")

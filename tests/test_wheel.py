@@ -1,0 +1,107 @@
+"""The wheel stands alone: built from the checkout, installed into a fresh virtual environment, it
+lists the shipped weights and fetches them from a hub, from a folder with no checkout in sight."""
+
+from __future__ import annotations
+
+import email
+import json
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from zoo_core import read_manifest
+from zoo_plugins.shipped_weights import CHECKOUT_WEIGHTS, MANIFEST
+
+from .helpers import ROOT
+from .hub_server import HubServer
+
+pytestmark = pytest.mark.slow
+
+
+def build_wheel(out: Path) -> Path:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(out),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (wheel,) = out.glob("zoo_core-*.whl")
+    return wheel
+
+
+def fresh_venv(folder: Path, wheel: Path) -> Path:
+    """A new virtual environment with the wheel installed; its dependencies (torch and the rest,
+    gigabytes that the network would have to bring) are this test environment's, put on its path."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True, timeout=120)
+    python = folder / "bin" / "python"
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    Path(site, "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--quiet", str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return folder / "bin" / "zoo"
+
+
+def test_the_wheel_is_small_licensed_and_carries_the_manifest_but_no_weights(tmp_path) -> None:
+    wheel = build_wheel(tmp_path)
+    assert wheel.stat().st_size < 1_000_000
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        metadata = email.message_from_bytes(
+            archive.read(next(n for n in names if n.endswith(".dist-info/METADATA")))
+        )
+    assert "zoo_plugins/manifest.json" in names and "zoo_core/cli/hub.py" in names
+    assert not [n for n in names if n.endswith(".safetensors") or n.startswith(("tests/", "weights/"))]
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+    assert metadata["Name"] == "zoo-core" and metadata["License-Expression"] == "MIT"
+
+
+def test_an_installed_wheel_fetches_weights_from_a_hub_and_measures_the_cards_accuracy(tmp_path) -> None:
+    zoo = fresh_venv(tmp_path / "venv", build_wheel(tmp_path / "dist"))
+    empty = tmp_path / "elsewhere"
+    empty.mkdir()
+    env = {"ZOO_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
+
+    def run(*args: str, **extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(zoo), *args], cwd=empty, env={**env, **extra}, capture_output=True, text=True, timeout=600
+        )
+
+    where = run("list", "--pretrained", "--json")
+    assert where.returncode == 0, where.stderr
+    assert "fashion_cnn" in {m["name"] for m in json.loads(where.stdout)}
+    no_hub = run("eval", "fashion_cnn", "--weights", "fashion_mnist")
+    assert no_hub.returncode == 1 and "no hub is set: set ZOO_HUB" in no_hub.stderr
+    assert len(no_hub.stderr.strip().splitlines()) == 1
+
+    card = next(e for e in read_manifest(MANIFEST, files=CHECKOUT_WEIGHTS) if e.model == "fashion_cnn")
+    with HubServer(CHECKOUT_WEIGHTS) as hub:
+        result = run("eval", "fashion_cnn", "--weights", "fashion_mnist", "--no-download", ZOO_HUB=hub.url)
+        assert result.returncode == 0, result.stderr
+        assert [r.path for r in hub.requests] == [f"/{card.url}"]
+    assert f"accuracy {card.metrics['test_accuracy']:.4f}" in result.stdout
+    assert (
+        tmp_path / "home" / "weights" / f"fashion_cnn-fashion_mnist-{card.sha256[:12]}.safetensors"
+    ).is_file()

@@ -1,0 +1,106 @@
+"""Commands that move weights between machines: publish, pull, and ``zoo weights list|verify``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import WeightsError, ZooError
+from ..hub import hub_weights, locate
+from ..manifest import recipe_summary
+from ..models import get_model_spec, get_weights
+from ..publish import offers, publish, verify_local
+from ..tables import human_size
+from .app import cli, echo_json, echo_table
+
+HUB_HELP = "A hub: an http(s):// or file:// URL, or a folder (default: $ZOO_HUB, else the manifest's)."
+
+
+@cli.command("publish")
+@click.argument("run", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--tag", required=True, help="The weights tag to publish under, e.g. 'fashion_mnist'.")
+@click.option("--to", "to", required=True, help="The hub folder.")
+@click.option("--license", "license_", help="The weights' license, e.g. MIT or CC-BY-4.0.")
+@click.option("--force", is_flag=True, help="Replace the hub's weights of the same model and tag.")
+def publish_command(run: Path, tag: str, to: str, license_: str | None, force: bool) -> None:
+    """Publish the best weights of the finished training RUN folder to a hub folder: a bundle
+    TO/MODEL/TAG/ (model.safetensors + zoo.json) and its entry in TO/manifest.json."""
+    entry = publish(run, tag=tag, to=to, license=license_, force=force)
+    accuracy = entry.metrics.get("test_accuracy")
+    click.echo(
+        f"published {entry.name} to {entry.file.parent if entry.file else to}"
+        + (f" (test accuracy {accuracy:.4f})" if accuracy is not None else "")
+    )
+
+
+@cli.command("pull")
+@click.argument("name")
+@click.option("--weights", "tag", help="The weights tag (default: the model's first).")
+@click.option("--hub", help=HUB_HELP)
+@click.option("--progress/--no-progress", default=True, help="A progress bar on stderr.")
+def pull_command(name: str, tag: str | None, hub: str | None, progress: bool) -> None:
+    """Fetch model NAME's weights into the cache (sha256-checked) and print where they are."""
+    spec = get_model_spec(name)
+    if tag is None and not spec.weights:
+        raise WeightsError(f"{name} registers no weights; give --weights TAG and --hub URL")
+    registered = next((w for w in spec.weights if w.tag == tag), None) if tag else spec.weights[0]
+    entry = registered
+    if entry is None and hub is not None:
+        entry = hub_weights(name, tag or "", hub)
+    if entry is None:
+        entry = get_weights(name, tag or True)  # the one error message for an unknown tag
+    found = locate(entry, hub=hub, progress=progress)
+    click.echo(f"{found.name}: {found.file}")
+
+
+@cli.group("weights")
+def weights_group() -> None:
+    """What trained weights there are and where: list them, verify the local files."""
+
+
+@weights_group.command("list")
+@click.option("--hub", help="List what this hub offers instead of the installed plugins' weights.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def weights_list(hub: str | None, as_json: bool) -> None:
+    """The weights the installed plugins (or a hub) offer: size, accuracy, license, and where
+    this machine has them (checkout, cache, or - for not yet downloaded)."""
+    found = offers(hub)
+    if as_json:
+        echo_json([{**o.info.to_dict(), "local": o.where} for o in found])
+        return
+    if not found:
+        raise ZooError(f"{hub or 'the installed plugins'} offer no weights")
+    rows = [
+        (
+            o.info.name,
+            human_size(o.info.size),
+            _accuracy(o.info.metrics, "test_accuracy"),
+            _accuracy(o.info.metrics, "test_accuracy_tta"),
+            o.info.license or "-",
+            o.where,
+            recipe_summary(o.info.recipe),
+        )
+        for o in found
+    ]
+    echo_table(
+        ("weights", "size", "test acc", "flip TTA", "license", "local", "recipe"), rows, right=(1, 2, 3)
+    )
+
+
+@weights_group.command("verify")
+def weights_verify() -> None:
+    """Re-hash every weights file in the checkout and the cache against its recorded sha256."""
+    checks = verify_local()
+    for check in checks:
+        click.echo(f"{'ok' if check.problem is None else 'FAILED'}  {check.name}  {check.file}")
+    bad = [c for c in checks if c.problem is not None]
+    for check in bad:
+        click.echo(f"Error: {check.problem}", err=True)
+    if bad:
+        raise SystemExit(1)
+    click.echo(f"{len(checks)} file(s) verified")
+
+
+def _accuracy(metrics: dict[str, float], key: str) -> str:
+    return f"{metrics[key]:.4f}" if key in metrics else "-"

@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import atomic_files
-from .data import get_dataset
 from .entries import ExporterSpec
 from .errors import ExportError, PluginError, ZooError
 from .interfaces import ExporterOption, ExportJob
-from .models import WeightsRef, create_model, get_model_spec
+from .models import WeightsRef, create_model, get_model_spec, registered_info
 from .plugins import exporter_registry
 from .version import __version__
 from .weights import file_sha256
@@ -74,13 +73,15 @@ def export_model(
     in_channels: int | None = None,
     input_size: tuple[int, int] | None = None,
     options: Mapping[str, Any] | None = None,
+    force: bool = False,
 ) -> list[dict[str, Any]]:
     """Export model ``name`` (fresh, or with ``weights``) to each of ``formats`` (None: those
     registered as defaults) in ``out_dir``; return one report per file. ``options`` are the
     exporters' declared options (None: the default); one that no chosen format takes is an
     error. Each file is written atomically and kept, with its sidecars, only if its exporter's
     check passes; a format that fails does not stop the others, and the first failure is raised
-    once all were tried (:class:`ExportError`, with the kept files' reports in ``written``)."""
+    once all were tried (:class:`ExportError`, with the kept files' reports in ``written``).
+    An existing file is replaced only with ``force``, and never the weights file read."""
     import torch  # heavy: only when something is exported
 
     spec = get_model_spec(name)
@@ -93,6 +94,8 @@ def export_model(
     job_options = _job_options(exporters, options or {})
     if not out_dir.is_dir():
         raise ZooError(f"output folder {out_dir} does not exist; create it or choose another --out")
+    for exporter in exporters:
+        _may_write(out_dir / f"{name}{exporter.suffix}", weights=weights, force=force)
     torch.manual_seed(0)
     model = create_model(name, num_classes=num_classes, in_channels=in_channels, weights=weights).eval()
     trained: WeightsInfo | None = model.zoo_weights
@@ -115,7 +118,7 @@ def export_model(
     reports, failures = [], []
     for exporter in exporters:
         try:
-            reports.append(_write(exporter, out_dir, common, job_options[exporter.name]))
+            reports.append(_write(exporter, out_dir, common, job_options[exporter.name], weights, force))
         except ExportError as exc:
             failures.append((exporter.name, exc))
     if failures:
@@ -124,7 +127,12 @@ def export_model(
 
 
 def _write(
-    exporter: ExporterSpec, out_dir: Path, common: dict[str, Any], options: dict[str, Any]
+    exporter: ExporterSpec,
+    out_dir: Path,
+    common: dict[str, Any],
+    options: dict[str, Any],
+    weights: WeightsRef | None,
+    force: bool,
 ) -> dict[str, Any]:
     """Run one exporter on temporary files in ``out_dir``; keep them only if it succeeds."""
     name = common["model_name"]
@@ -132,6 +140,7 @@ def _write(
     with atomic_files() as temporary:
 
         def sidecar(suffix: str) -> Path:
+            _may_write(out_dir / f"{name}{suffix}", weights=weights, force=force)
             return temporary(out_dir / f"{name}{suffix}")
 
         job = ExportJob(**common, sidecar=sidecar, options=options)
@@ -144,6 +153,20 @@ def _write(
         "input_shape": list(job.input_shape),
         **report,
     }
+
+
+def _may_write(target: Path, *, weights: WeightsRef | None, force: bool) -> None:
+    """Refuse to replace the weights file being exported, a read-only file, or (without
+    ``force``) any existing file."""
+    if not target.exists():
+        return
+    source = Path(weights) if isinstance(weights, str | Path) else None
+    if source is not None and source.is_file() and target.samefile(source):
+        raise ExportError(f"{target} is the weights file being exported; choose another --out")
+    if not force:
+        raise ExportError(f"{target} already exists; replace it with --force or choose another --out")
+    if not target.stat().st_mode & 0o222:  # the mode, not os.access: root may write anything
+        raise ExportError(f"{target} is read-only; make it writable or choose another --out")
 
 
 def default_formats() -> list[str]:
@@ -167,7 +190,16 @@ def input_shape(
     """The (channels, height, width) that model ``name``, built by ``create_model``, is exported
     and benchmarked at: what was asked for, else its weights' input, else its registered one."""
     known = model.zoo_weights or get_model_spec(name)
-    return (in_channels or known.in_channels, *(input_size or known.input_size))
+    shape = (in_channels or known.in_channels, *(input_size or known.input_size))
+    if max(shape[1:]) > MAX_SIDE:
+        raise ZooError(
+            f"input size {shape[1]}x{shape[2]} is too large to export or time; "
+            f"at most {MAX_SIDE} pixels a side"
+        )
+    return shape
+
+
+MAX_SIDE = 4096  # an example batch of a larger image needs gigabytes before any model runs
 
 
 def _job_options(exporters: list[ExporterSpec], given: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -200,20 +232,5 @@ def _export_info(
         return dataclasses.replace(trained, input_size=tuple(size), file=None, sha256=None)
     import torch  # loaded already: the model was built
 
-    facts: dict[str, Any] = {}
-    try:
-        dataset = get_dataset(get_model_spec(name).recipe.dataset)
-    except ZooError:
-        dataset = None
-    if dataset is not None and dataset.in_channels == channels:
-        facts.update(mean=dataset.mean, std=dataset.std)
-    if dataset is not None and dataset.num_classes == classes:
-        facts["labels"] = dataset.classes
-    return WeightsInfo(
-        model=name,
-        num_classes=classes,
-        in_channels=channels,
-        input_size=tuple(size),
-        versions={"zoo": __version__, "torch": torch.__version__},
-        **facts,
-    )
+    fresh = registered_info(get_model_spec(name), classes, channels, tuple(size))
+    return dataclasses.replace(fresh, versions={"zoo-core": __version__, "torch": torch.__version__})

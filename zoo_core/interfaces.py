@@ -59,6 +59,7 @@ RESERVED_OPTIONS = frozenset(
         "in_channels",
         "input_size",
         "out",
+        "force",
         "json",
         "help",
     }

@@ -95,6 +95,7 @@ def model_shape_options(command: Callable[..., Any]) -> Callable[..., Any]:
     show_default=True,
     help="Existing folder to write into.",
 )
+@click.option("--force", is_flag=True, help="Replace files of the same names in --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
 @click.pass_context
 def export(
@@ -106,13 +107,15 @@ def export(
     in_channels: int | None,
     input_size: str | None,
     out: Path,
+    force: bool,
     as_json: bool,
     **plugin_values: Any,
 ) -> None:
     """Export model NAME to each format asked for (with none, to the default formats).
 
     Every file is written to a temporary name, checked by its exporter, then renamed into
-    place; a file that fails its check is not kept, and the command exits 1.
+    place; a file that fails its check is not kept, and the command exits 1. An existing file
+    is replaced only with --force, and the weights file exported from never.
     """
     chosen = [
         key.removeprefix(FORMAT_PREFIX)
@@ -135,6 +138,7 @@ def export(
             in_channels=in_channels,
             input_size=size,
             options=options,
+            force=force,
         )
     except ExportError as exc:
         if not as_json:

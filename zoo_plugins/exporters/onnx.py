@@ -73,7 +73,7 @@ def export_onnx(job: ExportJob, path: Path) -> dict[str, Any]:
         raise ExportError(
             f"torch.onnx.export failed for {job.model_name}: {_first_line(_root_cause(exc))}"
         ) from None
-    proto = program.model_proto
+    proto = _at_opset(program.model_proto, opset, job.model_name)
     for key, value in {**job.metadata, "opset": str(opset)}.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
@@ -216,6 +216,31 @@ def versions() -> dict[str, str]:
         "onnxscript": onnxscript.__version__,
         "onnxruntime": onnxruntime.__version__,
     }
+
+
+def _at_opset(proto: Any, opset: int, name: str) -> Any:
+    """``proto`` at the asked-for opset: the exporter may write a newer one than it was asked
+    for (with a warning nobody sees), so convert it with onnx's converter or refuse."""
+    import onnx
+
+    written = _opset(proto)
+    if written == opset:
+        return proto
+    try:
+        converted = onnx.version_converter.convert_version(proto, opset)
+    except Exception as exc:
+        reason = _first_line(exc).rsplit(": ", 1)[-1]
+        raise ExportError(
+            f"the ONNX exporter wrote {name} at opset {written}, not the {opset} asked for, and onnx cannot "
+            f"convert it ({reason}); ask for --opset {written} or higher"
+        ) from None
+    if _opset(converted) != opset:
+        raise ExportError(f"{name}: onnx converted opset {written} to {_opset(converted)}, not {opset}")
+    return converted
+
+
+def _opset(proto: Any) -> int | None:
+    return next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
 
 
 @contextmanager

@@ -259,3 +259,26 @@ def hooks() -> pluggy.HookRelay:
     """The hook caller: ``hooks().zoo_train_end(run=..., report=...)`` calls every plugin's
     implementation (keyword arguments only, as pluggy requires)."""
     return get_host().pm.hook
+
+
+def notify(hook: str, **kwargs: Any) -> None:
+    """Call every plugin's implementation of the notification ``hook`` (the trainer's
+    ``zoo_train_*``) one by one, so that one that raises costs only itself: it is warned about
+    once per process and called again next time, and the others and the training go on."""
+    caller = getattr(get_host().pm.hook, hook)
+    for impl in reversed(caller.get_hookimpls()):  # pluggy's own order: last registered first
+        try:
+            impl.function(**{name: kwargs[name] for name in impl.argnames})
+        except Exception as exc:
+            key = (hook, impl.plugin_name)
+            if key not in _WARNED:
+                _WARNED.add(key)
+                warnings.warn(
+                    f"zoo plugin {impl.plugin_name} failed in {hook} ({type(exc).__name__}: {exc}); "
+                    "training goes on without it",
+                    PluginWarning,
+                    stacklevel=2,
+                )
+
+
+_WARNED: set[tuple[str, str]] = set()

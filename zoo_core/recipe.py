@@ -64,10 +64,13 @@ class Recipe:
             fail("dataset must be a non-empty name such as 'fashion_mnist'")
         if len(self.input_size) != 2 or not all(is_int(v) and v > 0 for v in self.input_size):
             fail(f"input_size must be two positive integers (height, width), got {self.input_size}")
-        for key in ("batch_size", "epochs"):
-            value = getattr(self, key)
-            if not is_int(value) or value < 1:
-                fail(f"{key} must be a positive integer, got {value!r}")
+        if not is_int(self.epochs) or self.epochs < 1:
+            fail(f"epochs must be a positive integer, got {self.epochs!r}")
+        if not is_int(self.batch_size) or self.batch_size < 2:
+            fail(
+                f"batch_size must be an integer of at least 2 (batch norm needs two images), "
+                f"got {self.batch_size!r}"
+            )
         if self.patience is not None and (not is_int(self.patience) or self.patience < 1):
             fail(f"patience must be a positive integer or null (no early stopping), got {self.patience!r}")
         if not is_int(self.seed):

@@ -28,6 +28,7 @@ from .errors import ZooError
 from .recipe import Recipe
 
 RUN_FILE = "run.json"
+CHECKPOINT_FILE = "checkpoint.pt"
 
 
 @dataclass
@@ -41,7 +42,7 @@ class Run:
     history: list[dict[str, Any]] = field(default_factory=list)
 
     recipe_path = property(lambda self: self.directory / "recipe.json")
-    checkpoint_path = property(lambda self: self.directory / "checkpoint.pt")
+    checkpoint_path = property(lambda self: self.directory / CHECKPOINT_FILE)
     best_path = property(lambda self: self.directory / "best.safetensors")
     last_path = property(lambda self: self.directory / "last.safetensors")
     metrics_path = property(lambda self: self.directory / "metrics.jsonl")
@@ -61,6 +62,11 @@ class Run:
             while out.exists():
                 suffix += 1
                 out = root / f"{model}-{stamp}-{suffix}"
+        elif out.is_dir() and (out / RUN_FILE).is_file() and not (out / CHECKPOINT_FILE).is_file():
+            raise ZooError(
+                f"{out} holds a run that stopped before its first checkpoint, so it cannot be resumed; "
+                "delete the folder to start again there, or choose another --out"
+            )
         elif out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise ZooError(
                 f"{out} already exists and is not an empty folder; resume it with --resume {out} "
@@ -87,6 +93,11 @@ class Run:
         """An existing run, to resume or to report on."""
         try:
             info = json.loads((directory / RUN_FILE).read_text())
-        except (OSError, json.JSONDecodeError):
-            raise ZooError(f"{directory} is not a zoo run folder (no readable {RUN_FILE})") from None
-        return cls(directory, info["model"], Recipe.from_file(directory / "recipe.json"), info["settings"])
+            model, settings = info["model"], info["settings"]
+            if not isinstance(model, str) or not isinstance(settings, dict):
+                raise TypeError("'model' must be a name and 'settings' an object")
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise ZooError(
+                f"{directory} is not a zoo run folder ({RUN_FILE}: {type(exc).__name__}: {exc})"
+            ) from None
+        return cls(directory, model, Recipe.from_file(directory / "recipe.json"), settings)

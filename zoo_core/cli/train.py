@@ -47,7 +47,11 @@ def data_options(command):
 @click.option("--amp/--no-amp", default=None, help="bf16 autocast (default: on for CUDA, off on the CPU).")
 @click.option("--channels-last/--no-channels-last", default=True, show_default=True)
 @click.option("--max-steps", type=int, help="Stop after this many optimizer steps (smoke runs).")
-@click.option("--subset", type=int, help="Train on the first N training images only (smoke runs).")
+@click.option(
+    "--subset",
+    type=int,
+    help="Smoke runs: train on the first N training images, and test on the first N/5 test images.",
+)
 @click.option("--out", type=click.Path(path_type=Path), help="Run folder (default: runs/NAME-TIMESTAMP).")
 @click.option(
     "--resume",

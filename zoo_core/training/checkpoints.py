@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from ..atomic import atomic_path
+from ..errors import ZooError
 
 
 def save_checkpoint(state: dict[str, Any], path: Path) -> None:
@@ -20,7 +21,23 @@ def save_checkpoint(state: dict[str, Any], path: Path) -> None:
 
 
 def load_checkpoint(path: Path, device: torch.device) -> dict[str, Any]:
-    return torch.load(path, map_location=device, weights_only=True)
+    """A checkpoint written by :func:`save_checkpoint`, read without unpickling code; a damaged
+    or foreign file is one ``ZooError`` (never torch's advice to turn ``weights_only`` off)."""
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:  # a damaged file fails in many ways inside torch's reader
+        text = str(exc).strip()
+        reason = text.splitlines()[0].split(". ")[0] if text and not isinstance(exc, KeyError) else ""
+        reason = reason or f"{type(exc).__name__} while reading it"
+        if "weights_only" in reason.lower().replace(" ", "_") or "Unsupported" in reason:
+            reason = "it holds objects other than tensors and plain data"
+        raise ZooError(
+            f"{path} is not a readable checkpoint ({reason}); it was damaged or not written by "
+            "`zoo train`: start a new run, or keep its best.safetensors"
+        ) from None
+    if not isinstance(state, dict) or not {"model", "trainer", "history"} <= set(state):
+        raise ZooError(f"{path} is not a `zoo train` checkpoint; start a new run")
+    return state
 
 
 def to_cpu(state: Any) -> Any:

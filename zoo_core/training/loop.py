@@ -24,7 +24,7 @@ from ..atomic import write_json
 from ..devices import device_name, flush_denormal, resolve_device, sync_time
 from ..distributed import barrier, from_main, gather_objects, init_process, shutdown
 from ..errors import ZooError
-from ..plugins import hooks
+from ..plugins import notify
 from ..recipe import Recipe
 from ..run import Run
 from ..version import __version__
@@ -78,7 +78,10 @@ def resume(
     if model and model != run.model:
         raise ZooError(f"{directory} is a run of {run.model!r}, not {model!r}")
     if not run.checkpoint_path.is_file():
-        raise ZooError(f"{directory} has no checkpoint.pt yet: nothing to resume; start a new run instead")
+        raise ZooError(
+            f"{directory} holds a run that stopped before its first checkpoint, so it cannot be resumed; "
+            "delete the folder and start a new run"
+        )
     settings = Settings(**{**run.settings, **({"device": device} if device else {})})
     process = init_process(resolve_device(settings.device))
     try:
@@ -94,7 +97,7 @@ def _fit(trainer: Trainer, run: Run, progress: bool) -> dict[str, Any]:
     header = _weights_info(trainer, run).to_metadata()
     wall_start = time.perf_counter() - trainer.state.wall_seconds
     if main:
-        hooks().zoo_train_start(run=run)
+        notify("zoo_train_start", run=run)
     with flush_denormal(trainer.device):
         with FileWriter() as writer:
             while trainer.stop_reason() is None:
@@ -108,14 +111,14 @@ def _fit(trainer: Trainer, run: Run, progress: bool) -> dict[str, Any]:
                 jobs.append((save_checkpoint, to_cpu(trainer.checkpoint(run.history)), run.checkpoint_path))
                 if main:
                     writer.submit(jobs)  # written while the next epoch trains
-                    hooks().zoo_train_epoch_end(run=run, metrics=metrics)
+                    notify("zoo_train_epoch_end", run=run, metrics=metrics)
         if main:  # the final weights, before the report loads the best ones into the model
             save_weights(trainer.model.state_dict(), run.last_path, header)
         report = _final_report(trainer, run)
     report["wall_seconds"] = time.perf_counter() - wall_start
     if main:
         write_json(run.report_path, report)
-        hooks().zoo_train_end(run=run, report=report)
+        notify("zoo_train_end", run=run, report=report)
     barrier(trainer.process)  # rank 0 wrote the report; leave the process group together
     return report
 
@@ -148,7 +151,6 @@ def _epoch(trainer: Trainer, run: Run, progress: bool) -> tuple[dict[str, Any], 
         **train_metrics,
         "val_loss": val.loss,
         "val_accuracy": val.accuracy,
-        "lr": trainer.optimizer.param_groups[0]["lr"],
         "seconds": seconds,
         "steps": state.steps,
     }

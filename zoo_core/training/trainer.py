@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -55,9 +56,10 @@ class Trainer:
         get_model_spec(model_name)  # an unknown name fails before the data is loaded
         self.dataset = get_dataset(recipe.dataset)
         self.train_split, self.val_split, self.test_split = self._splits()
-        if recipe.batch_size % process.world_size:
+        if recipe.batch_size % process.world_size or recipe.batch_size < 2 * process.world_size:
             raise ZooError(
-                f"batch size {recipe.batch_size} does not split over {process.world_size} processes"
+                f"batch size {recipe.batch_size} does not split over {process.world_size} processes "
+                "into batches of at least 2; use a multiple of the process count, at least twice it"
             )
         self.batch_size = recipe.batch_size // process.world_size
         self.steps_per_epoch = math.ceil(len(self.train_split) // process.world_size / self.batch_size)
@@ -67,6 +69,7 @@ class Trainer:
 
         torch.manual_seed(recipe.seed)
         self.model, self.net = self._model(model_name)
+        _warn_if_batch_norm_cannot_settle(model_name, self.model, total_steps)
         self.optimizer = make_optimizer(self.model, recipe)
         self.scheduler = make_scheduler(self.optimizer, recipe, total_steps)
         self.criterion = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
@@ -184,19 +187,20 @@ class Trainer:
         self.net.train()
         loss_sum = torch.zeros((), device=self.device, dtype=torch.float64)
         correct = torch.zeros((), device=self.device, dtype=torch.int64)
-        seen = 0
+        seen, lr = 0, self.optimizer.param_groups[0]["lr"]
         batches = self.train_split.batches(
             self.batch_size, order=self.epoch_order(), augment=self.recipe.augment, generator=self.augment_rng
         )
         for x, y in batches:
             if len(y) < 2 or (self.settings.max_steps and self.state.steps >= self.settings.max_steps):
-                break  # a batch of one breaks batch norm; max_steps ends a smoke run early
+                break  # a last batch of one would break batch norm; max_steps ends a smoke run early
             with autocast(self.device, self.amp):
                 logits = self.net(x)
                 loss = self.criterion(logits.float(), y)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
+            lr = self.optimizer.param_groups[0]["lr"]  # the rate this step used
             if self.scheduler:
                 self.scheduler.step()
             self.state.steps += 1
@@ -210,7 +214,11 @@ class Trainer:
         )
         total_seen = max(totals[2].item(), 1)
         self.state.images_seen += int(totals[2].item())
-        return {"train_loss": totals[0].item() / total_seen, "train_accuracy": totals[1].item() / total_seen}
+        return {
+            "train_loss": totals[0].item() / total_seen,
+            "train_accuracy": totals[1].item() / total_seen,
+            "lr": lr,
+        }
 
     def evaluate(self, split: DeviceSplit) -> Evaluation:
         return evaluate(
@@ -253,6 +261,22 @@ def make_optimizer(model: nn.Module, recipe: Recipe) -> torch.optim.Optimizer:
     if recipe.optimizer == "adamw":
         return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
     return torch.optim.SGD(params, lr=lr, momentum=recipe.momentum, nesterov=recipe.nesterov, weight_decay=wd)
+
+
+FEW_STEPS = 100  # about how many steps batch norm's running statistics (momentum 0.1) need
+
+
+def _warn_if_batch_norm_cannot_settle(name: str, model: nn.Module, steps: int) -> None:
+    """A handful of steps leaves batch norm's running statistics far from what the weights now
+    produce, so eval-mode outputs (validation, test, export) can be at chance while training
+    learns: say so before the run rather than let its report mislead."""
+    if steps < FEW_STEPS and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+        warnings.warn(
+            f"{name} has batch norm and this run makes only {steps} optimizer steps: its running statistics "
+            "will not settle, so validation and test figures may be near chance; more --epochs, a larger "
+            "--subset or a smaller --batch-size give more steps",
+            stacklevel=3,
+        )
 
 
 def make_scheduler(

@@ -15,6 +15,13 @@ from zoo_core import Run, atomic_path, hookimpl, write_bytes
 
 @hookimpl
 def zoo_train_start(run: Run) -> None:
+    subset = run.settings.get("subset")
+    if subset:
+        print(
+            f"smoke run (--subset {subset}): the first {subset:,} training images, and only the first "
+            "fifth as many test images, so the test figures are rough",
+            flush=True,
+        )
     if run.history:
         print(f"resuming {run.directory} after epoch {run.history[-1]['epoch']}", flush=True)
 
@@ -53,10 +60,9 @@ def plot_curves(run: Run) -> None:
 
     epochs = [m["epoch"] for m in run.history]
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4))
-    for key, label in (("train_loss", "train"), ("val_loss", "validation")):
-        loss_ax.plot(epochs, [m[key] for m in run.history], label=label)
-    for key, label in (("train_accuracy", "train"), ("val_accuracy", "validation")):
-        acc_ax.plot(epochs, [m[key] for m in run.history], label=label)
+    for ax, keys in ((loss_ax, ("train_loss", "val_loss")), (acc_ax, ("train_accuracy", "val_accuracy"))):
+        for key, label in zip(keys, ("train", "validation"), strict=True):
+            ax.plot(epochs, [m[key] for m in run.history], marker="o", markersize=3, label=label)
     best = min(run.history, key=lambda m: m["val_loss"])["epoch"]
     for ax, name in ((loss_ax, "loss"), (acc_ax, "accuracy")):
         ax.axvline(best, color="grey", linestyle=":", label=f"best epoch {best}")

@@ -140,7 +140,15 @@ def evaluate_weights(
     """Evaluate model ``name`` with trained weights (a tag or a file) under the recipe they were
     trained with. Returns the evaluation and facts about what was evaluated."""
     model = create_model(name, weights=weights).eval()
-    recipe = model.zoo_weights.recipe or get_model_spec(name).recipe
+    info = model.zoo_weights
+    recipe = info.recipe or get_model_spec(name).recipe
+    dataset = get_dataset(recipe.dataset)
+    if (info.num_classes, info.in_channels) != (dataset.num_classes, dataset.in_channels):
+        raise ZooError(
+            f"{weights} has {info.num_classes} classes and {info.in_channels} input channels, but "
+            f"{dataset.name} has {dataset.num_classes} and {dataset.in_channels}: eval needs weights "
+            f"for {dataset.name}'s images and classes"
+        )
     result, dataset = evaluate_model(
         model, recipe, split=split, device=device, data_dir=data_dir, download=download, batch_size=batch_size
     )

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from .bundle import is_bundle, read_bundle
 from .cache import hub_override
+from .data import get_dataset
 from .entries import ModelSpec
-from .errors import BuilderArgumentError, WeightsError
+from .errors import BuilderArgumentError, PluginError, PluginWarning, WeightsError, ZooError
 from .hub import hub_weights, locate
 from .interfaces import Builder
 from .plugins import model_registry
@@ -138,7 +139,52 @@ def build(
                 f"{spec.name} does not accept {', '.join(repr(k) for k in unknown)}; "
                 f"it accepts: {', '.join(accepted)}"
             )
-    return builder(**kwargs)
+    try:
+        model = builder(**kwargs)
+    except BuilderArgumentError:
+        raise
+    except Exception as exc:
+        raise PluginError(
+            f"the builder of {spec.name} (plugin {spec.origin}) failed: {type(exc).__name__}: "
+            f"{(str(exc).strip().splitlines() or [''])[0]}"
+        ) from None
+    if not _is_module(model):
+        raise PluginError(
+            f"the builder of {spec.name} (plugin {spec.origin}) returned a {type(model).__name__}, "
+            "not a torch.nn.Module"
+        )
+    _check_params(spec, model, kwargs)
+    return model
+
+
+def _is_module(model: Any) -> bool:
+    from torch import nn  # a builder ran, so torch is loaded already
+
+    return isinstance(model, nn.Module)
+
+
+def _check_params(spec: ModelSpec, model: torch.nn.Module, kwargs: dict[str, Any]) -> None:
+    """Warn, once per model, when a model built at its registered configuration does not have
+    the parameter count its plugin declared (`zoo list` shows the declared figure)."""
+    default = kwargs == {"num_classes": spec.num_classes, "in_channels": spec.in_channels}
+    if not default or spec.name in _PARAMS_CHECKED:
+        return
+    _PARAMS_CHECKED.add(spec.name)
+    counted = count_params(model)
+    if counted != spec.params:
+        warnings.warn(
+            f"{spec.name} (plugin {spec.origin}) declares {spec.params:,} parameters but has {counted:,}; "
+            "`zoo list` shows the declared figure",
+            PluginWarning,
+            stacklevel=4,
+        )
+
+
+_PARAMS_CHECKED: set[str] = set()
+
+
+def count_params(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
 
 
 def builder_arguments(builder: Builder) -> list[str] | None:
@@ -186,16 +232,28 @@ def _file_info(spec: ModelSpec, path: Path) -> WeightsInfo:
     """What a safetensors file's header says about it (a bare state dict: the registered
     configuration)."""
     header = read_header(path)
-    if "model" not in header:  # a bare state dict, saved by something other than the zoo
-        info = WeightsInfo(
-            model=spec.name,
-            num_classes=spec.num_classes,
-            in_channels=spec.in_channels,
-            input_size=spec.input_size,
-        )
+    if "model" not in header:  # a bare state dict, e.g. save_file(model.state_dict(), path)
+        info = registered_info(spec, spec.num_classes, spec.in_channels, spec.input_size)
     else:
         info = WeightsInfo.from_metadata(header, where=str(path))
     return dataclasses.replace(info, file=path)
+
+
+def registered_info(spec: ModelSpec, classes: int, channels: int, input_size: tuple[int, int]) -> WeightsInfo:
+    """What weights that record nothing about themselves are taken to be: the given shape, with
+    the normalisation and labels of the model's recipe dataset where that shape fits it."""
+    facts: dict[str, Any] = {}
+    try:
+        dataset = get_dataset(spec.recipe.dataset)
+    except ZooError:
+        dataset = None
+    if dataset is not None and dataset.in_channels == channels:
+        facts.update(mean=dataset.mean, std=dataset.std)
+    if dataset is not None and dataset.num_classes == classes:
+        facts["labels"] = dataset.classes
+    return WeightsInfo(
+        model=spec.name, num_classes=classes, in_channels=channels, input_size=input_size, **facts
+    )
 
 
 def _load_adapted(
@@ -220,6 +278,14 @@ def _load_adapted(
         )
         for key in head:
             state[key] = own[key]
+    missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
+    if missing or unexpected:
+        parts = [
+            f"{label} {', '.join(keys[:4])}{' ...' if len(keys) > 4 else ''}"
+            for label, keys in (("missing", missing), ("unexpected", unexpected))
+            if keys
+        ]
+        raise WeightsError(f"the weights do not fit {name}: {'; '.join(parts)}")
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:

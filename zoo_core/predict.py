@@ -22,6 +22,11 @@ def open_image(path: Path) -> Any:
             return image.copy()
     except FileNotFoundError:
         raise ZooError(f"image {path} does not exist") from None
+    except Image.DecompressionBombError:
+        raise ZooError(
+            f"image {path} is too large to decode safely (over {Image.MAX_IMAGE_PIXELS:,} pixels); "
+            "resize it first"
+        ) from None
     except (UnidentifiedImageError, OSError) as exc:
         raise ZooError(f"cannot read image {path}: {exc}") from None
 

@@ -31,8 +31,11 @@ def save_weights(
     from safetensors.torch import save_file  # imports torch: only when weights are written
 
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in state_dict.items()}
-    with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata={k: str(v) for k, v in metadata.items()})
+    try:
+        with atomic_path(path) as tmp:
+            save_file(tensors, str(tmp), metadata={k: str(v) for k, v in metadata.items()})
+    except SafetensorError as exc:  # a full disk, say; the temporary file is gone already
+        raise WeightsError(f"cannot write {path}: {exc}") from None
     return file_sha256(path)
 
 
@@ -108,5 +111,6 @@ def _read_memo() -> dict[str, list]:
 def _existing(path: str | Path) -> Path:
     path = Path(path)
     if not path.is_file():
-        raise WeightsError(f"weights file {path} does not exist")
+        what = "is not a regular file" if path.exists() else "does not exist"
+        raise WeightsError(f"weights file {path} {what}")
     return path

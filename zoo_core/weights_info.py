@@ -198,6 +198,15 @@ def _confined(value: Any, *, url: bool) -> bool:
 
 
 def _convert(image: Any, *, mode: str) -> Any:
+    """``image`` in ``mode``; 16- and 32-bit grayscale are scaled to 8 bits first (PIL's own
+    conversion clips them at 255, which turns most of a 16-bit picture white)."""
+    import numpy as np  # comes with torch, which a transform has loaded
+    from PIL import Image  # an image is being read, so PIL is loaded already
+
+    if image.mode.startswith("I") or image.mode == "F":
+        scale = 255 / 65535 if image.mode.startswith("I") else 255  # 16-bit counts, or 0..1 floats
+        deep = np.asarray(image, dtype=np.float64)
+        image = Image.fromarray(np.rint(deep * scale).clip(0, 255).astype(np.uint8), "L")
     return image.convert(mode)
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import click
 
 from .. import plugins
-from ..errors import ZooError
+from ..errors import PluginWarning, ZooError
 from ..manifest import CARD_HEADERS, CARD_RIGHT, card_rows
-from ..models import create_model, get_model_spec, list_models
+from ..models import count_params, create_model, get_model_spec, list_models
 from .app import cli, echo_json, echo_table, parse_shape, shape_text
 
 
@@ -124,8 +125,16 @@ def summary(name: str, input_size: str | None, num_classes: int | None, depth: i
 
 @cli.command("plugins")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def plugins_command(as_json: bool) -> None:
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Build every model on the meta device and compare its parameters with the declared count.",
+)
+def plugins_command(as_json: bool, check: bool) -> None:
     """List plugins: distribution, version, hooks, models, and why any failed."""
+    if check:
+        _check_models()
+        return
     infos = plugins.plugin_infos()
     if as_json:
         echo_json([info.to_dict() for info in infos])
@@ -152,6 +161,30 @@ def plugins_command(as_json: bool) -> None:
             for i in infos
         ],
     )
+
+
+def _check_models() -> None:
+    """One line per model: its declared and counted parameters, or why it cannot be built."""
+    import torch  # heavy: only to build the models
+
+    problems = 0
+    for name in list_models():
+        spec = get_model_spec(name)
+        try:
+            with torch.device("meta"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", PluginWarning)  # the line below says it
+                counted = count_params(create_model(name))
+        except ZooError as exc:
+            problems += 1
+            click.echo(f"FAILED  {name}: {exc}")
+            continue
+        if counted == spec.params:
+            click.echo(f"ok      {name}: {counted:,} parameters")
+        else:
+            problems += 1
+            click.echo(f"WRONG   {name} (plugin {spec.origin}): declares {spec.params:,}, has {counted:,}")
+    if problems:
+        raise ZooError(f"{problems} model(s) failed the check")
 
 
 @cli.command()

@@ -5,15 +5,19 @@ It registers through the ``zoo`` entry points like any third-party dataset plugi
 Where it looks, in order: ``--data-dir`` / ``$ZOO_DATA_DIR``, the user cache, Debian's
 ``dataset-fashion-mnist`` package (whose ``.gz`` files were recompressed, so torchvision's md5
 check of them fails while the unpacked files are byte-identical: they are unpacked, not
-checked), and last torchvision's download.
+checked), and last torchvision's download. The files are read with numpy and checked.
 """
 
 from __future__ import annotations
 
 import gzip
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from zoo_core import DatasetNotFoundError, ImageSet, hookimpl, user_cache_dir, write_bytes
+from zoo_core import DatasetNotFoundError, ImageSet, ZooError, hookimpl, user_cache_dir, write_bytes
+
+if TYPE_CHECKING:
+    import numpy as np
 
 CLASSES = (
     "T-shirt/top",
@@ -88,12 +92,46 @@ def fetch(root: Path) -> None:
         raise DatasetNotFoundError(not_found_message([root], f"the download failed ({exc})")) from None
 
 
-def read(root: Path) -> ImageSet:
-    from torchvision.datasets import FashionMNIST
+SPLIT_SIZES = {"train": 60_000, "t10k": 10_000}
 
-    train = FashionMNIST(str(root), train=True, download=False)
-    test = FashionMNIST(str(root), train=False, download=False)
-    return ImageSet(train.data.unsqueeze(1), train.targets, test.data.unsqueeze(1), test.targets)
+
+def read(root: Path) -> ImageSet:
+    """The four idx files under ``root``, read with numpy (no torchvision import) and checked:
+    magic number, dimensions and length, so a damaged file is one error naming it."""
+    import torch  # heavy: only when the data is read
+
+    arrays = {}
+    for name in RAW_FILES:
+        split, kind = name.split("-")[:2]
+        dims = (SPLIT_SIZES[split], 28, 28) if kind == "images" else (SPLIT_SIZES[split],)
+        arrays[f"{split}-{kind}"] = torch.from_numpy(read_idx(raw_folder(root) / name, dims).copy())
+    return ImageSet(
+        arrays["train-images"].unsqueeze(1),
+        arrays["train-labels"].long(),
+        arrays["t10k-images"].unsqueeze(1),
+        arrays["t10k-labels"].long(),
+    )
+
+
+def read_idx(path: Path, dims: tuple[int, ...]) -> np.ndarray:
+    """An idx file of unsigned bytes with the dimensions ``dims`` (LeCun's MNIST format)."""
+    import numpy as np  # comes with torch
+
+    data = path.read_bytes()
+    header = 4 + 4 * len(dims)
+    found = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(len(dims)))
+    why = None
+    if len(data) < header or data[:4] != bytes((0, 0, 8, len(dims))):
+        why = "not an idx file of unsigned bytes"
+    elif found != dims:
+        why = f"its dimensions are {found}, not {dims}"
+    elif len(data) != header + int(np.prod(dims)):
+        why = f"it holds {len(data) - header:,} bytes of data, not {int(np.prod(dims)):,}"
+    if why:
+        raise ZooError(
+            f"{path} is damaged: {why}; delete it to have Fashion-MNIST unpacked or downloaded again"
+        )
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
 
 
 def not_found_message(roots: list[Path], why: str) -> str:

@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ def atomic_files() -> Iterator[Callable[[str | Path], Path]]:
         folder = target.parent
         if not folder.is_dir():
             raise ZooError(f"output folder {folder} does not exist; create it or choose another")
+        _sweep(folder)
         try:
             fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=folder)
         except OSError as exc:
@@ -49,6 +51,19 @@ def atomic_files() -> Iterator[Callable[[str | Path], Path]]:
         for tmp, _ in pending:
             tmp.unlink(missing_ok=True)
         raise
+
+
+STALE_SECONDS = 24 * 3600
+
+
+def _sweep(folder: Path) -> None:
+    """Remove this module's temporary files older than a day from ``folder``: left by a process
+    killed outright (SIGKILL, a power cut), which had no chance to remove them itself."""
+    cutoff = time.time() - STALE_SECONDS
+    for path in folder.glob(".*.tmp*"):
+        with contextlib.suppress(OSError):
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
 
 
 @contextlib.contextmanager

@@ -1,35 +1,99 @@
 """The ``zoo`` command group and what its commands share: one-line errors, JSON and table
 output, and shape arguments.
 
-User mistakes (a ``ZooError``) print one line on stderr and exit 1, with no traceback.
+User mistakes (a ``ZooError``) and refused writes (a full disk, a read-only folder) print one
+line on stderr and exit 1, with no traceback. Anything unexpected prints one line too and saves
+its traceback to a file named in that line (``zoo --debug`` shows it inline instead). SIGTERM
+unwinds like Ctrl-C, so temporary files are removed before the process ends.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import signal
+import sys
+import time
+import traceback
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import click
 
+from ..cache import home
 from ..errors import PluginWarning, ZooError
 from ..tables import format_table
 from ..version import __version__
 
+WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
+
 
 class ZooGroup(click.Group):
-    """A click group that turns ``ZooError`` into a one-line error and an exit code of 1."""
+    """A click group that turns every error into one line on stderr and an exit code of 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except ZooError as exc:
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            if exc.errno not in WRITE_ERRORS:
+                raise self._unexpected(ctx, exc) from None
+            where = f" {exc.filename}" if exc.filename else ""
+            raise click.ClickException(
+                f"cannot write{where}: {exc.strerror}; nothing was left half-written"
+            ) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:
+            raise self._unexpected(ctx, exc) from None
+
+    @staticmethod
+    def _unexpected(ctx: click.Context, exc: BaseException) -> click.ClickException:
+        """One line for a bug or an unforeseen failure; the traceback goes to a file (or, with
+        --debug, to the terminal)."""
+        if ctx.meta.get(DEBUG_KEY):
+            raise exc
+        first = (str(exc).strip().splitlines() or [""])[0]
+        saved = _save_traceback(exc)
+        where = f"the traceback is in {saved}" if saved else "run with --debug for the traceback"
+        return click.ClickException(f"unexpected {type(exc).__name__}: {first} ({where}; --debug shows it)")
+
+
+DEBUG_KEY = "zoo.debug"
+
+
+def _save_traceback(exc: BaseException) -> Path | None:
+    folder = home() / "errors"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.txt"
+        path.write_text(
+            f"zoo {__version__}: {' '.join(sys.argv)}\n\n" + "".join(traceback.format_exception(exc))
+        )
+        return path
+    except OSError:
+        return None
+
+
+def _debug(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    ctx.meta[DEBUG_KEY] = value
+    return value
 
 
 @click.group(cls=ZooGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="zoo")
+@click.option(
+    "--debug",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_debug,
+    help="Show the traceback of an unexpected error instead of saving it to a file.",
+)
 def cli() -> None:
     """A plugin-based PyTorch model zoo: list, inspect, train, evaluate and export models."""
 
@@ -68,7 +132,12 @@ def _one_line_warning(message: Warning | str, category: type[Warning], *args: An
     return f"Warning: {message}\n"
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)  # unwinds like Ctrl-C: temporary files are removed on the way
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     warnings.formatwarning = _one_line_warning  # type: ignore[assignment]
     warnings.simplefilter("default", PluginWarning)
     cli()

@@ -4,14 +4,28 @@ be right, and nothing written. New rows go here as new bad inputs are handled.""
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 import zoo_core as zoo
-from zoo_core import ExporterOption, PluginWarning, WeightsError, ZooError, hookimpl, plugins
+from zoo_core import (
+    ExporterOption,
+    PluginError,
+    PluginWarning,
+    Recipe,
+    WeightsError,
+    ZooError,
+    hookimpl,
+    plugins,
+)
 from zoo_core.hub import hub_entries
 from zoo_core.plugins import PluginHost
 from zoo_core.publish import publish
@@ -278,3 +292,122 @@ def test_list_pretrained_with_no_match_says_what_has_no_weights(zoo_cli) -> None
         "Error: no model matching 'alex*' has trained weights; "
         "see a hub's with `zoo weights list --hub URL`\n"
     )
+
+
+def toy_model_plugin(builder: str, params: int = 1):
+    class Plugin:
+        @hookimpl
+        def zoo_register_models(self, register):
+            register(
+                "toy",
+                builder,
+                params=params,
+                num_classes=10,
+                in_channels=1,
+                input_size=(28, 28),
+                recipe=Recipe(dataset="fashion_mnist"),
+                description="A toy.",
+            )
+
+    return Plugin()
+
+
+def raising_builder(**kwargs):
+    raise ValueError("width must be even")
+
+
+def not_a_module(**kwargs):
+    return "a string"
+
+
+@pytest.mark.parametrize(
+    ("builder", "message"),
+    [
+        (
+            "tests.test_faults:raising_builder",
+            "the builder of toy (plugin toys) failed: ValueError: width must",
+        ),
+        ("tests.test_faults:not_a_module", "the builder of toy (plugin toys) returned a str, not a torch.nn"),
+    ],
+    ids=["raises", "returns no module"],
+)
+def test_a_broken_builder_is_one_error_naming_its_plugin(builder, message, fresh_plugins, zoo_cli) -> None:
+    plugins.get_host().register(toy_model_plugin(builder), "toys")
+    with pytest.raises(PluginError, match=re.escape(message)):
+        zoo.create_model("toy")
+    result = zoo_cli("summary", "toy")
+    assert result.exit_code == 1 and result.output.count("\n") == 1 and message in result.output
+
+
+def test_a_wrong_declared_parameter_count_is_warned_and_checked(fresh_plugins, zoo_cli) -> None:
+    plugins.get_host().register(toy_model_plugin("zoo_plugins.lenet.nets:lenet5", params=5), "toys")
+    with pytest.warns(PluginWarning, match="toy .plugin toys. declares 5 parameters but has 61,706"):
+        zoo.create_model("toy")
+    result = zoo_cli("plugins", "--check")
+    assert result.exit_code == 1
+    assert "WRONG   toy (plugin toys): declares 5, has 61,706" in result.output
+    assert "ok      lenet5: 61,706 parameters" in result.output
+
+
+class RaisingLogger:
+    @hookimpl
+    def zoo_train_epoch_end(self, run, metrics):
+        raise RuntimeError("the dashboard is down")
+
+
+def test_a_logger_that_raises_costs_a_warning_not_the_run(fresh_plugins, tmp_path) -> None:
+    from zoo_core.training import Settings, train
+
+    plugins.get_host().register(RaisingLogger(), "dashboard")
+    recipe = zoo.get_recipe("lenet5", epochs=2)
+    with pytest.warns(PluginWarning, match="zoo plugin dashboard failed in zoo_train_epoch_end") as caught:
+        report = train("lenet5", recipe, Settings(subset=500), out=tmp_path / "run", progress=False)
+    assert len([w for w in caught if "dashboard" in str(w.message)]) == 1  # once, not every epoch
+    assert report["epochs"] == 2 and (tmp_path / "run" / "best.safetensors").is_file()
+
+
+class BuggyExporter:
+    @hookimpl
+    def zoo_register_exporters(self, register):
+        register("buggy", lambda job, path: 1 / 0, suffix=".bug", description="Has a bug.")
+
+
+def test_an_unexpected_error_is_one_line_with_its_traceback_saved(fresh_plugins, zoo_cli, tmp_path) -> None:
+    plugins.get_host().register(BuggyExporter(), "buggy")
+    result = zoo_cli("export", "lenet5", "--buggy", "--out", str(tmp_path))
+    assert result.exit_code == 1
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("Error: unexpected ZeroDivisionError: division by zero (the traceback is in ")
+    saved = Path(line.split("the traceback is in ")[1].split(";")[0])
+    assert "ZeroDivisionError" in saved.read_text() and "Traceback" in saved.read_text()
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(ZeroDivisionError):
+        zoo_cli("--debug", "export", "lenet5", "--buggy", "--out", str(tmp_path))
+
+
+def test_stale_temporary_files_are_swept_at_the_next_write(tmp_path) -> None:
+    stale, fresh = tmp_path / ".lenet5.abcd1234.tmp.onnx", tmp_path / ".lenet5.efgh5678.tmp.onnx"
+    for path in (stale, fresh):
+        path.write_bytes(b"left by a killed export")
+    day_ago = time.time() - 25 * 3600
+    os.utime(stale, (day_ago, day_ago))
+    zoo.write_bytes(tmp_path / "new.txt", b"x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [fresh.name, "new.txt"]
+
+
+def test_a_bare_state_dict_and_a_16_bit_image_predict_like_the_shipped_weights(tmp_path) -> None:
+    from safetensors.torch import save_file
+
+    from zoo_core.predict import predict
+
+    save_file(zoo.create_model("lenet5", weights=True).state_dict(), tmp_path / "bare.safetensors")
+    eight = (np.arange(28 * 28).reshape(28, 28) % 256).astype(np.uint8)
+    Image.fromarray(eight).save(tmp_path / "eight.png")
+    Image.fromarray(eight.astype(np.uint16) * 257).save(tmp_path / "sixteen.png")  # the same picture
+    bare = predict("lenet5", [tmp_path / "eight.png"], weights=tmp_path / "bare.safetensors")
+    shipped = predict("lenet5", [tmp_path / "eight.png", tmp_path / "sixteen.png"])
+    labels = [[p["label"] for p in r["predictions"]] for r in (*bare, *shipped)]
+    assert labels[0][0] == labels[1][0]  # the bare file knows no recipe, so no flip TTA: top-1 only
+    assert labels[1] == labels[2]  # the 16-bit picture is the 8-bit one, not clipped to white
+    sure = [r["predictions"][0]["probability"] for r in shipped]
+    assert sure[0] == pytest.approx(sure[1], abs=1e-4)

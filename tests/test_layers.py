@@ -68,6 +68,8 @@ HEAVY = (
     "matplotlib",
     "safetensors.torch",
     "tqdm",  # ~50 ms: only when a download shows a progress bar, never on `zoo list`
+    "numpy",  # ~60 ms: comes with torch, used beside it
+    "PIL",  # only when an image is read
 )
 
 

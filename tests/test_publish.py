@@ -17,9 +17,9 @@ from .helpers import ROOT, run_python
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> Path:
-    """One epoch of lenet5 on 2,000 real training images."""
+    """One epoch of lenet5 on 3,000 real training images: exactly ten steps of its one-cycle schedule."""
     cwd = tmp_path_factory.mktemp("publish")
-    args = ["train", "lenet5", "--epochs", "1", "--subset", "2000", "--no-progress", "--out", "run"]
+    args = ["train", "lenet5", "--epochs", "1", "--subset", "3000", "--no-progress", "--out", "run"]
     result = run_python("-m", "zoo_core", *args, cwd=cwd)
     assert result.returncode == 0, result.stderr
     return cwd / "run"
@@ -80,3 +80,9 @@ def test_publishing_a_tag_again_needs_force_and_keeps_the_first_until_then(run, 
         "lenet5/mine/zoo.json",
         "manifest.json",
     ]  # the replaced bundle and every temporary folder are gone
+
+
+def test_the_logged_learning_rate_is_the_one_the_last_step_used(run) -> None:
+    """One-cycle read after its last step gives a rate past the schedule's end (negative, once)."""
+    (epoch,) = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert 0 < epoch["lr"] < 0.003  # the recipe's peak; the single epoch ends near the floor

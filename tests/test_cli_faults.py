@@ -1,0 +1,266 @@
+"""Fault injection through the real command line, each row in a process of its own: the command
+exits non-zero with at most three lines on stderr and no traceback, leaves nothing new in its
+output folder, and changes no file that was there. One row per bad input; add rows here."""
+
+from __future__ import annotations
+
+import dataclasses
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+import zoo_core as zoo
+from zoo_core.run import Run
+from zoo_core.training import Settings
+
+from .helpers import ROOT
+
+SHIPPED = ROOT / "weights" / "lenet5-fashion_mnist.safetensors"
+
+
+def zoo_process(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "zoo_core", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
+def copy_shipped(out: Path, *, mode: int | None = None) -> Path:
+    target = out / "lenet5.safetensors"
+    target.write_bytes(SHIPPED.read_bytes())
+    if mode is not None:
+        target.chmod(mode)
+    return target
+
+
+def holding_shipped(out: Path, *, mode: int | None = None) -> Path:
+    """``out``, with a copy of lenet5's weights where an export of lenet5 would write."""
+    copy_shipped(out, mode=mode)
+    return out
+
+
+def run_folder(out: Path, checkpoint: bytes | None = None) -> Path:
+    """A run folder as `zoo train` starts one; with ``checkpoint``, that file's bytes too."""
+    run = Run.create("lenet5", zoo.get_recipe("lenet5"), asdict(Settings()), out / "run", out)
+    if checkpoint is not None:
+        run.checkpoint_path.write_bytes(checkpoint)
+    return run.directory
+
+
+def truncated_checkpoint(scratch: Path) -> bytes:
+    path = scratch / "whole.pt"
+    torch.save({"model": {}, "trainer": {}, "history": []}, path)
+    data = path.read_bytes()
+    return data[: len(data) // 2]
+
+
+def damaged_dataset(scratch: Path) -> Path:
+    raw = scratch / "data" / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte"):
+        (raw / name).write_bytes(b"\x00\x00\x08\x03" + b"\x00" * 20)
+    (raw / "t10k-labels-idx1-ubyte").write_bytes(b"not an idx file")
+    return scratch / "data"
+
+
+def huge_image(scratch: Path) -> Path:
+    path = scratch / "huge.png"
+    Image.new("1", (20_000, 20_000)).save(path)  # 400 megapixels, a few kilobytes on disk
+    return path
+
+
+def five_class_export(scratch: Path) -> Path:
+    folder = scratch / "five"
+    folder.mkdir()
+    with pytest.warns(UserWarning, match="the classifier .* was re-initialised for 5"):
+        zoo.export_model("lenet5", ["safetensors"], folder, weights="fashion_mnist", num_classes=5)
+    return folder / "lenet5.safetensors"
+
+
+def missing_key(scratch: Path) -> Path:
+    state, header = zoo.load_weights(SHIPPED)
+    path = scratch / "partial.safetensors"
+    zoo.save_weights({k: v for k, v in state.items() if k != "0.weight"}, path, header)
+    return path
+
+
+def broken_run_json(out: Path) -> Path:
+    folder = run_folder(out)
+    (folder / "run.json").write_text("{}")
+    return folder
+
+
+@dataclasses.dataclass(frozen=True)
+class Fault:
+    what: str
+    args: Callable[[Path, Path], list[str]]  # (scratch folder, output folder) -> the arguments
+    message: str
+
+
+FAULTS = [
+    Fault(
+        "export would replace its own input",
+        lambda d, out: [
+            *("export", "lenet5", "--weights", str(copy_shipped(out)), "--num-classes", "5"),
+            *("--safetensors", "--out", str(out), "--force"),
+        ],
+        "lenet5.safetensors is the weights file being exported; choose another --out",
+    ),
+    Fault(
+        "export onto an existing file",
+        lambda d, out: ["export", "lenet5", "--safetensors", "--out", str(holding_shipped(out))],
+        "lenet5.safetensors already exists; replace it with --force or choose another --out",
+    ),
+    Fault(
+        "export onto a read-only file, even with --force",
+        lambda d, out: [
+            *("export", "lenet5", "--safetensors", "--force"),
+            *("--out", str(holding_shipped(out, mode=0o444))),
+        ],
+        "lenet5.safetensors is read-only; make it writable or choose another --out",
+    ),
+    Fault(
+        "an opset the ONNX exporter cannot write",
+        lambda d, out: ["export", "lenet5", "--onnx", "--opset", "13", "--out", str(out)],
+        "not the 13 asked for, and onnx cannot convert it",
+    ),
+    Fault(
+        "an input size too large to export",
+        lambda d, out: [
+            "export",
+            "lenet5",
+            "--safetensors",
+            "--input-size",
+            "60000,60000",
+            "--out",
+            str(out),
+        ],
+        "input size 60000x60000 is too large to export or time; at most 4096 pixels a side",
+    ),
+    Fault(
+        "a batch size of one",
+        lambda d, out: ["train", "lenet5", "--batch-size", "1", "--out", str(out / "run")],
+        "batch_size must be an integer of at least 2 (batch norm needs two images), got 1",
+    ),
+    Fault(
+        "resuming from a truncated checkpoint",
+        lambda d, out: ["train", "--resume", str(run_folder(out, truncated_checkpoint(d)))],
+        "checkpoint.pt is not a readable checkpoint (PytorchStreamReader failed reading zip archive",
+    ),
+    Fault(
+        "resuming a run that stopped before its first checkpoint",
+        lambda d, out: ["train", "--resume", str(run_folder(out))],
+        "holds a run that stopped before its first checkpoint, so it cannot be resumed; delete the folder",
+    ),
+    Fault(
+        "a new run in the folder of a run that never checkpointed",
+        lambda d, out: ["train", "lenet5", "--out", str(run_folder(out))],
+        "holds a run that stopped before its first checkpoint, so it cannot be resumed; delete the folder",
+    ),
+    Fault(
+        "a run folder whose run.json is broken",
+        lambda d, out: ["train", "--resume", str(broken_run_json(out))],
+        "is not a zoo run folder (run.json: KeyError: 'model')",
+    ),
+    Fault(
+        "damaged Fashion-MNIST files",
+        lambda d, out: [
+            *("eval", "lenet5", "--weights", "fashion_mnist"),
+            *("--data-dir", str(damaged_dataset(d)), "--no-download"),
+        ],
+        "train-images-idx3-ubyte is damaged: its dimensions are (0, 0, 0), not (60000, 28, 28)",
+    ),
+    Fault(
+        "weights that are a device, not a file",
+        lambda d, out: ["eval", "lenet5", "--weights", "/dev/zero"],
+        "weights file /dev/zero is not a regular file",
+    ),
+    Fault(
+        "an empty weights name",
+        lambda d, out: ["eval", "lenet5", "--weights", ""],
+        "weights must be a tag, a .safetensors file or a bundle folder, got ''",
+    ),
+    Fault(
+        "a folder given as weights",
+        lambda d, out: ["eval", "lenet5", "--weights", str(d)],
+        "is a folder but not a weights bundle: it has no zoo.json",
+    ),
+    Fault(
+        "weights missing a tensor",
+        lambda d, out: ["eval", "lenet5", "--weights", str(missing_key(d))],
+        "the weights do not fit lenet5: missing 0.weight",
+    ),
+    Fault(
+        "evaluating an export with other classes than the dataset",
+        lambda d, out: ["eval", "lenet5", "--weights", str(five_class_export(d))],
+        "has 5 classes and 1 input channels, but fashion_mnist has 10 and 1",
+    ),
+    Fault(
+        "an image too large to decode",
+        lambda d, out: ["predict", "lenet5", str(huge_image(d))],
+        "huge.png is too large to decode safely",
+    ),
+]
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=[f.what for f in FAULTS])
+def test_a_bad_input_fails_in_a_few_lines_and_changes_nothing(fault: Fault, tmp_path) -> None:
+    scratch, out = tmp_path / "scratch", tmp_path / "out"
+    scratch.mkdir()
+    out.mkdir()
+    (out / "good.txt").write_text("a file that was here before")
+    args = fault.args(scratch, out)
+    before = snapshot(out)
+    result = zoo_process(*args, cwd=scratch)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode != 0, result.stdout
+    assert "Traceback" not in result.stderr and 1 <= len(lines) <= 3, result.stderr
+    assert fault.message in result.stderr, result.stderr
+    assert snapshot(out) == before
+
+
+def test_sigterm_during_an_export_leaves_no_temporary_file(tmp_path) -> None:
+    export = subprocess.Popen(
+        [sys.executable, "-m", "zoo_core", "export", "resnet18", "--onnx", "--out", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".*")) and export.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the exporter has its temporary file
+    assert list(tmp_path.glob(".*")), "the export never started writing"
+    export.send_signal(signal.SIGTERM)
+    _, stderr = export.communicate(timeout=120)
+    assert export.returncode == 128 + signal.SIGTERM, stderr
+    assert "Traceback" not in stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path) -> None:
+    disk = tmp_path / "small"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], capture_output=True, text=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here to fill: {mounted.stderr.strip() or 'mount failed'}")
+    try:
+        result = zoo_process("export", "resnet18_small", "--safetensors", "--out", str(disk), cwd=tmp_path)
+        assert result.returncode == 1
+        (line,) = result.stderr.strip().splitlines()
+        assert "No space left on device" in line and "Traceback" not in result.stderr
+        assert list(disk.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)

@@ -81,6 +81,7 @@ def five_class_export(scratch: Path) -> Path:
     folder.mkdir()
     with pytest.warns(UserWarning, match="the classifier .* was re-initialised for 5"):
         zoo.export_model("lenet5", ["safetensors"], folder, weights="fashion_mnist", num_classes=5)
+    assert "labels" not in zoo.load_weights(folder / "lenet5.safetensors")[1]  # ten labels do not fit five
     return folder / "lenet5.safetensors"
 
 

@@ -141,7 +141,7 @@ def build(
             )
     try:
         model = builder(**kwargs)
-    except BuilderArgumentError:
+    except ZooError:  # the builder's own clear message
         raise
     except Exception as exc:
         raise PluginError(

@@ -232,7 +232,8 @@ def test_a_third_party_logger_gets_the_hooks_the_built_in_one_prints_from(
     )
     assert recorder.calls == [("start", 0), ("epoch", 1), ("epoch", 2), ("end", 2)]
     lines = capsys.readouterr().out.splitlines()  # printed by the built-in run logger
-    assert [line.split()[:2] for line in lines[:2]] == [["epoch", "1/2"], ["epoch", "2/2"]]
+    assert lines[0].startswith("smoke run (--subset 500): the first 500 training images")
+    assert [line.split()[:2] for line in lines[1:3]] == [["epoch", "1/2"], ["epoch", "2/2"]]
     assert lines[-1] == (
         f"all 2 epochs done; best epoch {report['best_epoch']}: test accuracy {report['test_accuracy']:.4f}, "
         f"loss {report['test_loss']:.4f} ({tmp_path / 'run'})"

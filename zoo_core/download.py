@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -103,18 +105,44 @@ def _transfer(url: str, part: Path, *, progress: bool) -> str:
     headers = {"Range": f"bytes={have}-"} if have else {}
     with _open(url, headers) as response:
         resumed = response.status == 206
-        digest = _hash_of(part) if resumed else hashlib.sha256()
+        digest = _Digest(_hash_of(part) if resumed else hashlib.sha256())
         length = response.headers.get("Content-Length")
         total = (int(length) if length and length.isdigit() else None, have if resumed else 0)
-        with open(part, "ab" if resumed else "wb") as out, _bar(url, total, progress) as bar:
-            for block in _blocks(response):
-                out.write(block)
-                digest.update(block)
-                bar.update(len(block))
-            expected = total[0]
-            if expected is not None and out.tell() - total[1] != expected:
-                raise HTTPException(f"the transfer stopped after {out.tell():,} bytes")
-    return digest.hexdigest()
+        try:
+            with open(part, "ab" if resumed else "wb") as out, _bar(url, total, progress) as bar:
+                for block in _blocks(response):
+                    out.write(block)
+                    digest.update(block)
+                    bar.update(len(block))
+                expected = total[0]
+                if expected is not None and out.tell() - total[1] != expected:
+                    raise HTTPException(f"the transfer stopped after {out.tell():,} bytes")
+        finally:
+            hexdigest = digest.finish()
+    return hexdigest
+
+
+class _Digest:
+    """A sha256 fed on a thread of its own: hashlib lets go of the GIL while it hashes, so the
+    hash is computed while the next block arrives instead of after the last one."""
+
+    def __init__(self, start: hashlib._Hash) -> None:
+        self._hash = start
+        self._blocks: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="zoo-sha256", daemon=True)
+        self._thread.start()
+
+    def update(self, block: bytes) -> None:
+        self._blocks.put(block)
+
+    def _run(self) -> None:
+        while (block := self._blocks.get()) is not None:
+            self._hash.update(block)
+
+    def finish(self) -> str:
+        self._blocks.put(None)
+        self._thread.join()
+        return self._hash.hexdigest()
 
 
 def _hash_of(path: Path) -> hashlib._Hash:

@@ -112,9 +112,32 @@ def create_model(
         info = dataclasses.replace(info, sha256=file_sha256(info.file))
     classes = info.num_classes if num_classes is None else num_classes
     channels = info.in_channels if in_channels is None else in_channels
-    model = build(spec, num_classes=classes, in_channels=channels, **builder_kwargs)
-    _load_adapted(model, state, info, classes=classes, channels=channels)
+    model = None
+    if (classes, channels) == (info.num_classes, info.in_channels):
+        model = _built_from(spec, state, classes=classes, channels=channels, **builder_kwargs)
+    if model is None:
+        model = build(spec, num_classes=classes, in_channels=channels, **builder_kwargs)
+        _load_adapted(model, state, info, classes=classes, channels=channels)
     model.zoo_weights = _adapted_info(info, classes, channels)
+    return model
+
+
+def _built_from(
+    spec: ModelSpec, state: dict[str, torch.Tensor], *, classes: int, channels: int, **builder_kwargs: Any
+) -> torch.nn.Module | None:
+    """The model built without initialising its weights (on the meta device) and given the
+    loaded tensors themselves, which skips work the load would overwrite; None when the tensors
+    do not fit it exactly, or it keeps state outside its state dict, for the checked path."""
+    import torch  # the weights are loaded, so torch is loaded already
+
+    with torch.device("meta"):
+        model = build(spec, num_classes=classes, in_channels=channels, **builder_kwargs)
+    own = model.state_dict()
+    if own.keys() != state.keys() or any(own[k].shape != state[k].shape for k in own):
+        return None
+    model.load_state_dict(state, assign=True)
+    if any(t.is_meta for t in (*model.parameters(), *model.buffers())):
+        return None
     return model
 
 

@@ -31,6 +31,7 @@ from zoo_core import (
 )
 from zoo_core.evaluation import evaluate_weights
 from zoo_core.manifest import render_cards
+from zoo_core.models import count_params
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDER = ROOT / "weights"
@@ -53,7 +54,7 @@ def ship(source: Path, model: str, tag: str, trained_on: str | None) -> WeightsI
             url=target.name,
             size=target.stat().st_size,
             recipe=registered_name(model, info.recipe),
-            params=sum(p.numel() for p in built.parameters()),
+            params=count_params(built),
             source=f"zoo train on {trained_on}" if trained_on else info.source,
             created=date.today().isoformat(),
             license=LICENSE,

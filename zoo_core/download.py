@@ -105,7 +105,7 @@ def _transfer(url: str, part: Path, *, progress: bool) -> str:
     headers = {"Range": f"bytes={have}-"} if have else {}
     with _open(url, headers) as response:
         resumed = response.status == 206
-        digest = _Digest(_hash_of(part) if resumed else hashlib.sha256())
+        digest = _Digest(prefix=(part, have) if resumed else None)
         length = response.headers.get("Content-Length")
         total = (int(length) if length and length.isdigit() else None, have if resumed else 0)
         try:
@@ -124,10 +124,13 @@ def _transfer(url: str, part: Path, *, progress: bool) -> str:
 
 class _Digest:
     """A sha256 fed on a thread of its own: hashlib lets go of the GIL while it hashes, so the
-    hash is computed while the next block arrives instead of after the last one."""
+    hash is computed while the next block arrives instead of after the last one. ``prefix`` is
+    names the file and byte count a resumed download already has, hashed first on that thread
+    (only those bytes: the file grows meanwhile)."""
 
-    def __init__(self, start: hashlib._Hash) -> None:
-        self._hash = start
+    def __init__(self, prefix: tuple[Path, int] | None = None) -> None:
+        self._hash = hashlib.sha256()
+        self._prefix = prefix
         self._blocks: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="zoo-sha256", daemon=True)
         self._thread.start()
@@ -136,6 +139,12 @@ class _Digest:
         self._blocks.put(block)
 
     def _run(self) -> None:
+        if self._prefix is not None:
+            path, left = self._prefix
+            with open(path, "rb") as handle:
+                while left and (block := handle.read(min(BLOCK, left))):
+                    self._hash.update(block)
+                    left -= len(block)
         while (block := self._blocks.get()) is not None:
             self._hash.update(block)
 

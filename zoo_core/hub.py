@@ -43,21 +43,19 @@ def local_copy(info: WeightsInfo) -> Path | None:
 def locate(info: WeightsInfo, *, hub: str | None = None, progress: bool = True) -> WeightsInfo:
     """``info`` with ``file`` a local, sha256-checked copy: the checkout's file, else the
     cache's, else one downloaded from the hub into the cache."""
-    local = local_copy(info)
-    if local is not None and local == info.file:
+    if info.file is not None and info.file.is_file():
         verify(info)
         return info
-    cached = cached_file(info)
-    if local is not None:
+    cached = dataclasses.replace(info, file=cached_file(info))
+    if cached.file.is_file():
         try:
-            verify(dataclasses.replace(info, file=cached))
-            return dataclasses.replace(info, file=cached)
+            verify(cached)
+            return cached
         except WeightsError:
-            cached.unlink()  # damaged in the cache: fetch a good copy below
-    fetch(source(info, hub), cached, sha256=info.sha256 or "", what=info.name, progress=progress)
-    found = dataclasses.replace(info, file=cached)
-    verify(found)  # records the check, so the next load does not hash the file again
-    return found
+            cached.file.unlink()  # damaged in the cache: fetch a good copy below
+    fetch(source(info, hub), cached.file, sha256=info.sha256 or "", what=info.name, progress=progress)
+    verify(cached)  # records the check, so the next load does not hash the file again
+    return cached
 
 
 def source(info: WeightsInfo, hub: str | None = None) -> str:

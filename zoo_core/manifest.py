@@ -88,9 +88,9 @@ def card_rows(entries: list[WeightsInfo]) -> list[tuple[str, ...]]:
             e.name,
             f"{e.params:,}" if e.params else "-",
             f"{e.in_channels}x{e.input_size[0]}x{e.input_size[1]}",
-            _metric(e, "test_accuracy"),
-            _metric(e, "test_accuracy_tta"),
-            _metric(e, "test_loss"),
+            metric_text(e.metrics, "test_accuracy"),
+            metric_text(e.metrics, "test_accuracy_tta"),
+            metric_text(e.metrics, "test_loss"),
             _size(e),
             e.license or "-",
             recipe_summary(e.recipe),
@@ -139,8 +139,9 @@ def recipe_summary(recipe: Recipe | None) -> str:
     return ", ".join(parts)
 
 
-def _metric(entry: WeightsInfo, key: str) -> str:
-    return f"{entry.metrics[key]:.4f}" if key in entry.metrics else "-"
+def metric_text(metrics: dict[str, float], key: str) -> str:
+    """A measured figure as cards print it, '-' when it was not measured."""
+    return f"{metrics[key]:.4f}" if key in metrics else "-"
 
 
 def render_cards(entries: list[WeightsInfo]) -> str:
@@ -159,7 +160,11 @@ def render_cards(entries: list[WeightsInfo]) -> str:
     ]
     lines += ["| " + " | ".join(row) + " |" for row in card_rows(entries)]
     for e in entries:
-        tta = f", with flip TTA {_metric(e, 'test_accuracy_tta')}" if "test_accuracy_tta" in e.metrics else ""
+        tta = (
+            f", with flip TTA {metric_text(e.metrics, 'test_accuracy_tta')}"
+            if "test_accuracy_tta" in e.metrics
+            else ""
+        )
         lines += [
             "",
             f"## {e.name}",
@@ -168,8 +173,8 @@ def render_cards(entries: list[WeightsInfo]) -> str:
             f"- input: {e.in_channels}x{e.input_size[0]}x{e.input_size[1]}, "
             f"normalised with mean {list(e.mean or ())}, std {list(e.std or ())}",
             f"- classes ({e.num_classes}): {', '.join(e.labels)}",
-            f"- test accuracy {_metric(e, 'test_accuracy')} (single pass){tta}; "
-            f"loss {_metric(e, 'test_loss')} ({e.dataset} test split)",
+            f"- test accuracy {metric_text(e.metrics, 'test_accuracy')} (single pass){tta}; "
+            f"loss {metric_text(e.metrics, 'test_loss')} ({e.dataset} test split)",
             f"- source: {e.source}, torch {e.versions.get('torch', '?')}, {e.created}; license {e.license}",
             f"- recipe: {recipe_summary(e.recipe)}",
             f"- load: `zoo_core.create_model({e.model!r}, weights={e.tag!r})`, "

@@ -67,11 +67,12 @@ def get_recipe(model: str, recipe: str | Path | Recipe | None = None, **override
     return base.replace(**changes) if changes else base
 
 
-def get_weights(model: str, weights: WeightsRef = True) -> WeightsInfo:
+def get_weights(model: str, weights: WeightsRef = True, *, hub: str | None = None) -> WeightsInfo:
     """What the weights ``weights`` of ``model`` are (labels, preprocessing, recipe, metrics),
     without building the model or downloading its weights: a tag's manifest entry (a hub's,
-    for a tag only ``$ZOO_HUB`` has), a bundle's ``zoo.json``, or a safetensors file's header."""
-    info = _find(get_model_spec(model), weights)
+    for a tag only ``hub`` or ``$ZOO_HUB`` has), a bundle's ``zoo.json``, or a safetensors
+    file's header."""
+    info = _find(get_model_spec(model), weights, hub=hub)
     return info if info.sha256 else dataclasses.replace(info, sha256=file_sha256(info.file))
 
 
@@ -218,7 +219,7 @@ def builder_arguments(builder: Builder) -> list[str] | None:
     return [p.name for p in params if p.kind is not inspect.Parameter.POSITIONAL_ONLY]
 
 
-def _find(spec: ModelSpec, weights: WeightsRef) -> WeightsInfo:
+def _find(spec: ModelSpec, weights: WeightsRef, *, hub: str | None = None) -> WeightsInfo:
     """The weights ``weights`` names, nothing downloaded yet: a registered or hub entry, or a
     bundle (each with the sha256 its file must have), or a file's header (no sha256 yet)."""
     if weights is True:
@@ -231,7 +232,7 @@ def _find(spec: ModelSpec, weights: WeightsRef) -> WeightsInfo:
         if weights == entry.tag:
             return entry
     path = Path(weights)
-    hub = hub_override()
+    hub = hub or hub_override()
     if is_bundle(path):
         info = read_bundle(path)
     elif path.suffix == ".safetensors" or (path.exists() and not path.is_dir()):

@@ -118,7 +118,7 @@ def summary(name: str, input_size: str | None, num_classes: int | None, depth: i
         ],
         right=(3,),
     )
-    total = sum(p.numel() for p in model.parameters())
+    total = count_params(model)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     click.echo(f"input {shape_text(shape)}; {total:,} parameters ({trainable:,} trainable)")
 

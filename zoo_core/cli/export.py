@@ -17,6 +17,7 @@ from click.core import ParameterSource
 from ..errors import ExportError, ZooError
 from ..export import default_formats, export_model, exporter_names, exporter_options, get_exporter
 from ..interfaces import ExporterOption
+from ..tables import human_size
 from .app import WEIGHTS_HELP, cli, echo_json, echo_table, parse_shape
 
 
@@ -156,8 +157,7 @@ def echo_reports(reports: list[dict[str, Any]]) -> None:
     """Each file's format, path, size and sha256, and under it the exporter's summary lines."""
     for report in reports:
         click.echo(
-            f"{report['format']}: {report['path']} "
-            f"({report['bytes'] / 1e6:.1f} MB, sha256 {report['sha256']})"
+            f"{report['format']}: {report['path']} ({human_size(report['bytes'])}, sha256 {report['sha256']})"
         )
         for line in report.get("summary", []):
             click.echo(f"  {line}")

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from ..errors import WeightsError, ZooError
-from ..hub import hub_weights, locate
-from ..manifest import recipe_summary
-from ..models import get_model_spec, get_weights
+from ..errors import ZooError
+from ..hub import locate
+from ..manifest import metric_text, recipe_summary
+from ..models import get_weights
 from ..publish import offers, publish, verify_local
 from ..tables import human_size
 from .app import cli, echo_json, echo_table
@@ -41,16 +41,7 @@ def publish_command(run: Path, tag: str, to: str, license_: str | None, force: b
 @click.option("--progress/--no-progress", default=True, help="A progress bar on stderr.")
 def pull_command(name: str, tag: str | None, hub: str | None, progress: bool) -> None:
     """Fetch model NAME's weights into the cache (sha256-checked) and print where they are."""
-    spec = get_model_spec(name)
-    if tag is None and not spec.weights:
-        raise WeightsError(f"{name} registers no weights; give --weights TAG and --hub URL")
-    registered = next((w for w in spec.weights if w.tag == tag), None) if tag else spec.weights[0]
-    entry = registered
-    if entry is None and hub is not None:
-        entry = hub_weights(name, tag or "", hub)
-    if entry is None:
-        entry = get_weights(name, tag or True)  # the one error message for an unknown tag
-    found = locate(entry, hub=hub, progress=progress)
+    found = locate(get_weights(name, tag or True, hub=hub), hub=hub, progress=progress)
     click.echo(f"{found.name}: {found.file}")
 
 
@@ -75,8 +66,8 @@ def weights_list(hub: str | None, as_json: bool) -> None:
         (
             o.info.name,
             human_size(o.info.size),
-            _accuracy(o.info.metrics, "test_accuracy"),
-            _accuracy(o.info.metrics, "test_accuracy_tta"),
+            metric_text(o.info.metrics, "test_accuracy"),
+            metric_text(o.info.metrics, "test_accuracy_tta"),
             o.info.license or "-",
             o.where,
             recipe_summary(o.info.recipe),
@@ -100,7 +91,3 @@ def weights_verify() -> None:
     if bad:
         raise SystemExit(1)
     click.echo(f"{len(checks)} file(s) verified")
-
-
-def _accuracy(metrics: dict[str, float], key: str) -> str:
-    return f"{metrics[key]:.4f}" if key in metrics else "-"

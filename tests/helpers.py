@@ -1,4 +1,4 @@
-"""Helpers shared by tests that need a fresh Python process."""
+"""Helpers shared by tests: a fresh Python process, and a one-model plugin."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+from zoo_core import Recipe, hookimpl
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -18,3 +21,24 @@ def run_python(
     return subprocess.run(
         [sys.executable, *args], capture_output=True, text=True, env=full_env, cwd=cwd or ROOT, timeout=300
     )
+
+
+def model_plugin(name: str, builder: Any, **registration: Any) -> object:
+    """A plugin registering one model ``name``: a 1x28x28, 10-class Fashion-MNIST model unless
+    ``registration`` says otherwise (any keyword of ``register``)."""
+    arguments = {
+        "params": 1,
+        "num_classes": 10,
+        "in_channels": 1,
+        "input_size": (28, 28),
+        "recipe": Recipe(dataset="fashion_mnist"),
+        "description": "A test model.",
+        **registration,
+    }
+
+    class Plugin:
+        @hookimpl
+        def zoo_register_models(self, register):
+            register(name, builder, **arguments)
+
+    return Plugin()

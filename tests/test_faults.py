@@ -20,7 +20,6 @@ from zoo_core import (
     ExporterOption,
     PluginError,
     PluginWarning,
-    Recipe,
     WeightsError,
     ZooError,
     hookimpl,
@@ -30,7 +29,7 @@ from zoo_core.hub import hub_entries
 from zoo_core.plugins import PluginHost
 from zoo_core.publish import publish
 
-from .helpers import ROOT
+from .helpers import ROOT, model_plugin
 
 SHIPPED = ROOT / "weights" / "lenet5-fashion_mnist.safetensors"
 
@@ -294,24 +293,6 @@ def test_list_pretrained_with_no_match_says_what_has_no_weights(zoo_cli) -> None
     )
 
 
-def toy_model_plugin(builder: str, params: int = 1):
-    class Plugin:
-        @hookimpl
-        def zoo_register_models(self, register):
-            register(
-                "toy",
-                builder,
-                params=params,
-                num_classes=10,
-                in_channels=1,
-                input_size=(28, 28),
-                recipe=Recipe(dataset="fashion_mnist"),
-                description="A toy.",
-            )
-
-    return Plugin()
-
-
 def raising_builder(**kwargs):
     raise ValueError("width must be even")
 
@@ -332,7 +313,7 @@ def not_a_module(**kwargs):
     ids=["raises", "returns no module"],
 )
 def test_a_broken_builder_is_one_error_naming_its_plugin(builder, message, fresh_plugins, zoo_cli) -> None:
-    plugins.get_host().register(toy_model_plugin(builder), "toys")
+    plugins.get_host().register(model_plugin("toy", builder), "toys")
     with pytest.raises(PluginError, match=re.escape(message)):
         zoo.create_model("toy")
     result = zoo_cli("summary", "toy")
@@ -340,7 +321,7 @@ def test_a_broken_builder_is_one_error_naming_its_plugin(builder, message, fresh
 
 
 def test_a_wrong_declared_parameter_count_is_warned_and_checked(fresh_plugins, zoo_cli) -> None:
-    plugins.get_host().register(toy_model_plugin("zoo_plugins.lenet.nets:lenet5", params=5), "toys")
+    plugins.get_host().register(model_plugin("toy", "zoo_plugins.lenet.nets:lenet5", params=5), "toys")
     with pytest.warns(PluginWarning, match="toy .plugin toys. declares 5 parameters but has 61,706"):
         zoo.create_model("toy")
     result = zoo_cli("plugins", "--check")

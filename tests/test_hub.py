@@ -6,10 +6,10 @@ import pytest
 import torch
 
 import zoo_core as zoo
-from zoo_core import PluginError, Recipe, hookimpl, plugins
+from zoo_core import PluginError, plugins
 from zoo_core.torch_hub import hub_entrypoints
 
-from .helpers import ROOT, run_python
+from .helpers import ROOT, model_plugin, run_python
 
 
 def test_hub_load_from_a_local_checkout() -> None:
@@ -28,25 +28,11 @@ def test_every_registered_model_is_a_hub_entry_point_with_help() -> None:
     assert "torch" in hubconf.dependencies
 
 
-class BrokenNets:
-    """A third-party plugin whose network module cannot be imported."""
-
-    @hookimpl
-    def zoo_register_models(self, register):
-        register(
-            "broken_net",
-            "zoo_no_such_module.nets:broken_net",
-            params=1,
-            num_classes=2,
-            in_channels=1,
-            input_size=(8, 8),
-            recipe=Recipe(dataset="fashion_mnist"),
-            description="A model whose code is missing.",
-        )
-
-
 def test_a_plugin_with_a_broken_builder_costs_torch_hub_only_its_own_model(fresh_plugins) -> None:
-    plugins.get_host().register(BrokenNets(), "broken")
+    broken = model_plugin(
+        "broken_net", "zoo_no_such_module.nets:broken_net", description="A model whose code is missing."
+    )
+    plugins.get_host().register(broken, "broken")
     entries = hub_entrypoints()
     assert "A model whose code is missing." in entries["broken_net"].__doc__
     assert entries["lenet5"](num_classes=3)(torch.zeros(1, 1, 28, 28)).shape == (1, 3)

@@ -11,6 +11,8 @@ from zoo_core.errors import BuilderArgumentError, PluginError, PluginWarning, Un
 from zoo_core.plugins import PluginHost, discover_entry_points, source_tree_entry_points
 from zoo_core.registry import PluginOrigin
 
+from .helpers import model_plugin
+
 BUILTIN_PLUGINS = {
     "alexnet",
     "fashion_cnn",
@@ -32,20 +34,8 @@ def toy(*, num_classes: int = 2, in_channels: int = 1, hidden: int = 4) -> torch
 
 
 def toy_plugin(name: str = "toy", **overrides):
-    class Plugin:
-        @hookimpl
-        def zoo_register_models(self, register):
-            kwargs = dict(
-                params=30,
-                num_classes=2,
-                in_channels=1,
-                input_size=(2, 2),
-                recipe=Recipe(dataset="fashion_mnist"),
-                description="A toy.",
-            )
-            register(name, toy, **{**kwargs, **overrides})
-
-    return Plugin()
+    defaults = {"params": 30, "num_classes": 2, "input_size": (2, 2), "description": "A toy."}
+    return model_plugin(name, toy, **{**defaults, **overrides})
 
 
 class Raises:

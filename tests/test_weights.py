@@ -13,13 +13,13 @@ import torch
 from PIL import Image
 
 import zoo_core as zoo
-from zoo_core import Recipe, WeightsError, hookimpl, plugins, read_manifest
+from zoo_core import WeightsError, plugins, read_manifest
 from zoo_core.evaluation import evaluate_model
 from zoo_core.manifest import render_cards
 from zoo_plugins.datasets.fashion_mnist import DEBIAN_DIR
 from zoo_plugins.shipped_weights import CHECKOUT_WEIGHTS, MANIFEST
 
-from .helpers import ROOT
+from .helpers import ROOT, model_plugin
 
 ENTRIES = read_manifest(MANIFEST, files=CHECKOUT_WEIGHTS)
 SMALL = [e for e in ENTRIES if e.params < 1_000_000]
@@ -88,23 +88,9 @@ def tampered_plugin(tmp_path: Path, damage: str):
         sha = "0" * 64
     copy.write_bytes(bytes(data))
     spec = dataclasses.replace(entry, model="fashion_copy", file=copy, sha256=sha)
-
-    class Plugin:
-        @hookimpl
-        def zoo_register_models(self, register):
-            register(
-                "fashion_copy",
-                "zoo_plugins.fashion_cnn.nets:fashion_cnn",
-                params=421_642,
-                num_classes=10,
-                in_channels=1,
-                input_size=(28, 28),
-                recipe=Recipe(dataset="fashion_mnist"),
-                description="A copy.",
-                weights=(spec,),
-            )
-
-    return Plugin()
+    return model_plugin(
+        "fashion_copy", "zoo_plugins.fashion_cnn.nets:fashion_cnn", params=421_642, weights=(spec,)
+    )
 
 
 @pytest.mark.parametrize("damage", ["flipped byte", "truncated", "wrong sha in the manifest"])

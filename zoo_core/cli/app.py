@@ -39,6 +39,9 @@ class ZooGroup(click.Group):
             return super().invoke(ctx)
         except ZooError as exc:
             raise click.ClickException(str(exc)) from None
+        except BrokenPipeError:  # `zoo list | head`: the reader has all it wanted
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+            raise SystemExit(128 + signal.SIGPIPE) from None
         except OSError as exc:
             if exc.errno not in WRITE_ERRORS:
                 raise self._unexpected(ctx, exc) from None

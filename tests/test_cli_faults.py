@@ -98,6 +98,24 @@ def broken_run_json(out: Path) -> Path:
     return folder
 
 
+def image_folder(scratch: Path, classes: dict[str, int], *, junk: int = 0) -> Path:
+    """A folder with ``classes[name]`` small PNGs in each class folder, and ``junk`` files
+    in each that are not images."""
+    root = scratch / "images"
+    for name, count in classes.items():
+        (root / name).mkdir(parents=True)
+        for i in range(count):
+            Image.new("L", (28, 28), color=i * 10).save(root / name / f"{i}.png")
+        for i in range(junk):
+            (root / name / f"junk{i}.png").write_bytes(b"not an image")
+    root.mkdir(exist_ok=True)
+    return root
+
+
+def train_on(folder: Path, out: Path) -> list[str]:
+    return ["train", "fashion_cnn", "--data", str(folder), "--epochs", "1", "--out", str(out / "run")]
+
+
 @dataclasses.dataclass(frozen=True)
 class Fault:
     what: str
@@ -202,6 +220,51 @@ FAULTS = [
         "evaluating an export with other classes than the dataset",
         lambda d, out: ["eval", "lenet5", "--weights", str(five_class_export(d))],
         "has 5 classes and 1 input channels, but fashion_mnist has 10 and 1",
+    ),
+    Fault(
+        "an image folder with an empty class folder",
+        lambda d, out: train_on(image_folder(d, {"cat": 4, "dog": 0}), out),
+        "/images/dog holds no readable images; add some or remove it",
+    ),
+    Fault(
+        "an image folder whose class folder holds only unreadable files",
+        lambda d, out: train_on(image_folder(d, {"cat": 4, "dog": 0}, junk=2), out),
+        "/images/dog holds no readable images",
+    ),
+    Fault(
+        "an image folder with a single class",
+        lambda d, out: train_on(image_folder(d, {"cat": 4}), out),
+        "has 1 class folder (cat): put each class's images in its own sub-folder, at least two classes",
+    ),
+    Fault(
+        "an image folder with no class folders",
+        lambda d, out: train_on(image_folder(d, {}), out),
+        "has 0 class folders: put each class's images in its own sub-folder",
+    ),
+    Fault(
+        "an image folder that does not exist",
+        lambda d, out: train_on(d / "nowhere", out),
+        "nowhere is not a folder; --data takes a folder with one sub-folder per class",
+    ),
+    Fault(
+        "fixed splits without a train folder",
+        lambda d, out: train_on(image_folder(d, {"val/cat": 2, "val/dog": 2}), out),
+        "has split folders (val) but no train/",
+    ),
+    Fault(
+        "a test split with a class the training split lacks",
+        lambda d, out: train_on(image_folder(d, {"train/cat": 2, "train/dog": 2, "test/cow": 2}), out),
+        "has class folders the training split lacks: cow",
+    ),
+    Fault(
+        "an image folder and a dataset folder at once",
+        lambda d, out: [*train_on(image_folder(d, {"cat": 4, "dog": 4}), out), "--data-dir", str(d)],
+        "give --data (an image folder) or --data-dir (where a registered dataset is), not both",
+    ),
+    Fault(
+        "fine-tuning from weights the model does not have",
+        lambda d, out: [*train_on(image_folder(d, {"cat": 4, "dog": 4}), out), "--weights", "imagenet"],
+        "fashion_cnn has no weights 'imagenet'; its weights tags: fashion_mnist",
     ),
     Fault(
         "an image too large to decode",

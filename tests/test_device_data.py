@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from zoo_core.device_data import DeviceSplit, random_erase, random_flip, random_shift
+from zoo_core.device_data import BatchPrep, DeviceSplit, random_erase, random_flip, random_shift
 
 
 def images(n: int = 64) -> torch.Tensor:
@@ -44,10 +44,7 @@ def test_augmentation_is_reproducible_with_the_same_generator() -> None:
     split = DeviceSplit(
         images().to(torch.uint8),
         torch.zeros(64, dtype=torch.long),
-        mean=(0.5,),
-        std=(0.5,),
-        input_size=(28, 28),
-        device=torch.device("cpu"),
+        BatchPrep(mean=(0.5,), std=(0.5,), input_size=(28, 28), device=torch.device("cpu")),
     )
     a = next(
         split.batches(16, augment=("flip", "shift", "erase"), generator=torch.Generator().manual_seed(5))
@@ -65,11 +62,9 @@ def test_normalisation_and_resize_match_torchvision() -> None:
     split = DeviceSplit(
         raw,
         torch.zeros(4, dtype=torch.long),
-        mean=(0.5,),
-        std=(0.5,),
-        input_size=(56, 56),
-        device=torch.device("cpu"),
-        channels_last=True,
+        BatchPrep(
+            mean=(0.5,), std=(0.5,), input_size=(56, 56), device=torch.device("cpu"), channels_last=True
+        ),
     )
     x, _ = next(split.batches(4))
     reference = v2.Compose([v2.ToDtype(torch.float32, scale=True), v2.Normalize((0.5,), (0.5,))])(raw)

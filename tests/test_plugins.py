@@ -18,6 +18,7 @@ BUILTIN_PLUGINS = {
     "fashion_cnn",
     "fashion_mnist",
     "googlenet",
+    "image_folder",
     "lenet",
     "onnx",
     "resnet",

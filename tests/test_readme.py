@@ -78,7 +78,12 @@ def test_the_readme_override_example_learns(tmp_path) -> None:
     result = run_python("-m", "zoo_core", *args, "--no-progress", "--out", "run", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "run" / "report.json").read_text())["test_accuracy"] > 0.5  # chance: 0.1
-    assert result.stdout.startswith("smoke run (--subset 5000): the first 5,000 training images, and only")
+    first, second = result.stdout.splitlines()[:2]
+    assert first == (
+        "data: fashion_mnist (10 classes), 4,000 train / 1,000 val / 1,000 test images; "
+        "resident (tensors from the dataset plugin)"
+    )
+    assert second.startswith("smoke run (--subset 5000): the first 5,000 training images, and only")
 
 
 def test_a_batch_norm_run_too_short_to_settle_says_so(tmp_path) -> None:

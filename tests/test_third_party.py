@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from .helpers import ROOT, run_python
 from .hub_server import HubServer
@@ -180,3 +182,45 @@ def test_the_example_plugin_ships_a_manifest_whose_weights_come_from_its_hub(exa
         env={"PYTHONPATH": str(example_site), "ZOO_HOME": home, "ZOO_OFFLINE": "1"},
     )
     assert built.stdout.strip() == "tinynet.fashion_mnist (1, 10)", built.stderr
+
+
+def readme_files() -> dict[str, str]:
+    """The plugin files the README's plugin section shows, by the path each block names."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Write your own plugin")[1].split("\n## ")[0]
+    blocks = re.findall(r"```(?:python|toml)\n# (\S+)\n(.*?)```", section, flags=re.S)
+    return {path: body for path, body in blocks}
+
+
+def test_the_readme_plugin_installs_and_its_dataset_streams(tmp_path) -> None:
+    files = readme_files()
+    assert set(files) == {"my_zoo_plugin/__init__.py", "my_zoo_plugin/scans.py", "pyproject.toml"}
+    package = tmp_path / "package"
+    for path, body in files.items():
+        (package / path).parent.mkdir(parents=True, exist_ok=True)
+        (package / path).write_text(body)
+    site = tmp_path / "site"
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation"]
+    installed = subprocess.run(
+        [*pip, "--target", str(site), str(package)], capture_output=True, text=True, timeout=300
+    )
+    assert installed.returncode == 0, installed.stderr
+    data = tmp_path / "scans"
+    for split, count in (("train", 40), ("test", 10)):
+        (data / split).mkdir(parents=True)
+        for i in range(count):  # class 1 bright, class 0 dark, sizes vary
+            Image.new("RGB", (20 + i, 30), (200 * (i % 2),) * 3).save(data / split / f"{i % 2}-{i}.png")
+    script = (
+        "import json, pathlib, sys, zoo_core as zoo; from zoo_core import training\n"
+        "recipe = zoo.get_recipe('lenet5', dataset='scans', epochs=3, batch_size=8, lr=0.01, patience=0)\n"
+        "settings = training.Settings(data_dir=sys.argv[1], data_cache=False, workers=1)\n"
+        "report = training.train('lenet5', recipe, settings, out=pathlib.Path(sys.argv[2]), progress=False)\n"
+        "print(json.dumps(report))\n"
+    )
+    result = run_python("-c", script, str(data), str(tmp_path / "run"), env={"PYTHONPATH": str(site)})
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert result.stdout.startswith("data: scans (2 classes), 32 train / 8 val / 10 test images; streaming")
+    assert report["test_images"] == 10 and report["test_accuracy"] == 1.0  # bright against dark
+    listed = zoo("list", "convnext*", "--json", site=site)
+    assert listed.returncode == 0 and json.loads(listed.stdout)[0]["name"] == "convnext_nano"

@@ -232,8 +232,9 @@ def test_a_third_party_logger_gets_the_hooks_the_built_in_one_prints_from(
     )
     assert recorder.calls == [("start", 0), ("epoch", 1), ("epoch", 2), ("end", 2)]
     lines = capsys.readouterr().out.splitlines()  # printed by the built-in run logger
-    assert lines[0].startswith("smoke run (--subset 500): the first 500 training images")
-    assert [line.split()[:2] for line in lines[1:3]] == [["epoch", "1/2"], ["epoch", "2/2"]]
+    assert lines[0].startswith("data: fashion_mnist (10 classes), 400 train / 100 val / 100 test images")
+    assert lines[1].startswith("smoke run (--subset 500): the first 500 training images")
+    assert [line.split()[:2] for line in lines[2:4]] == [["epoch", "1/2"], ["epoch", "2/2"]]
     assert lines[-1] == (
         f"all 2 epochs done; best epoch {report['best_epoch']}: test accuracy {report['test_accuracy']:.4f}, "
         f"loss {report['test_loss']:.4f} ({tmp_path / 'run'})"

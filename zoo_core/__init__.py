@@ -21,7 +21,7 @@ from .errors import (
 )
 from .export import export_model, exporter_names
 from .hookspecs import hookimpl
-from .interfaces import ExporterOption, ExportJob, ExportRuntime, ImageSet
+from .interfaces import ExporterOption, ExportJob, ExportRuntime, ImageSet, Samples, SampleSet
 from .manifest import manifest_weights, read_manifest, write_manifest
 from .models import create_model, get_model_spec, get_recipe, get_weights, list_models
 from .recipe import Recipe, RecipeError
@@ -30,6 +30,17 @@ from .tables import format_table
 from .version import __version__
 from .weights import load_weights, save_weights
 from .weights_info import WeightsInfo
+
+
+def __getattr__(name: str) -> object:
+    """``SequentialNet``, the named-parts container plugins build on, imported when first asked
+    for: it needs torch, which importing ``zoo_core`` must not load."""
+    if name == "SequentialNet":
+        from .parts import SequentialNet  # imports torch
+
+        return SequentialNet
+    raise AttributeError(f"module 'zoo_core' has no attribute {name!r}")
+
 
 __all__ = [
     "BuilderArgumentError",
@@ -47,6 +58,9 @@ __all__ = [
     "Recipe",
     "RecipeError",
     "Run",
+    "SampleSet",
+    "Samples",
+    "SequentialNet",
     "UnknownModelError",
     "WeightsError",
     "WeightsInfo",

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from .cache import home
 from .entries import DatasetSpec
 from .errors import PluginError
-from .interfaces import ImageSet
+from .interfaces import ImageSet, SampleSet
 from .plugins import dataset_registry
 from .recipe import Recipe
 
@@ -33,21 +33,24 @@ def get_dataset(name: str) -> DatasetSpec:
     return dataset_registry().get(name)
 
 
-def load_dataset(spec: DatasetSpec, *, data_dir: Path | None = None, download: bool = True) -> ImageSet:
-    """Both splits of ``spec``, its loader looking in ``data_dir`` (or ``$ZOO_DATA_DIR``) first."""
+def load_dataset(
+    spec: DatasetSpec, *, data_dir: Path | None = None, download: bool = True
+) -> ImageSet | SampleSet:
+    """``spec``'s data, its loader looking in ``data_dir`` (or ``$ZOO_DATA_DIR``) first."""
     if data_dir is None and os.environ.get(DATA_DIR_ENV):
         data_dir = Path(os.environ[DATA_DIR_ENV])
     data = spec.load_loader()(data_dir=data_dir, download=download)
-    if not isinstance(data, ImageSet):
-        raise PluginError(f"dataset {spec.name!r} from plugin {spec.origin}: loader must return an ImageSet")
+    if not isinstance(data, ImageSet | SampleSet):
+        raise PluginError(
+            f"dataset {spec.name!r} from plugin {spec.origin}: loader must return an ImageSet or a SampleSet"
+        )
     return data
 
 
-def split_train_val(data: ImageSet, recipe: Recipe) -> tuple[torch.Tensor, torch.Tensor]:
-    """The recipe's seeded train/validation split of the training images, as index tensors."""
+def split_indices(n: int, recipe: Recipe) -> tuple[torch.Tensor, torch.Tensor]:
+    """The recipe's seeded train/validation split of ``n`` training images, as index tensors."""
     import torch  # the data is loaded, so torch is loaded already
 
-    n = len(data.train_labels)
     order = torch.randperm(n, generator=torch.Generator().manual_seed(recipe.seed))
     n_val = int(n * recipe.val_fraction)
     return order[n_val:], order[:n_val]

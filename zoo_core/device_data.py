@@ -13,13 +13,12 @@ import torch
 import torch.nn.functional as F
 
 
-class DeviceSplit:
-    """Images (uint8, N x C x H x W) and labels on ``device``; batches come out as float32."""
+class BatchPrep:
+    """Turns uint8 image batches on ``device`` into the model's input: augmented, normalised
+    (the dataset's mean and std), resized to ``input_size``; the same steps for every data path."""
 
     def __init__(
         self,
-        images: torch.Tensor,
-        labels: torch.Tensor,
         *,
         mean: Sequence[float],
         std: Sequence[float],
@@ -27,8 +26,6 @@ class DeviceSplit:
         device: torch.device,
         channels_last: bool = False,
     ) -> None:
-        self.images = images.to(device)
-        self.labels = labels.to(device)
         self.device = device
         self.input_size = tuple(input_size)
         self.channels_last = channels_last
@@ -37,25 +34,7 @@ class DeviceSplit:
         self.scale = 1.0 / (255.0 * std_t)
         self.shift = -torch.tensor(mean, device=device).view(1, -1, 1, 1) / std_t
 
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def batches(
-        self,
-        batch_size: int,
-        *,
-        order: torch.Tensor | None = None,
-        augment: Sequence[str] = (),
-        generator: torch.Generator | None = None,
-    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """Batches in ``order`` (indices, e.g. a shuffled shard) or in storage order."""
-        if order is None:
-            order = torch.arange(len(self), device=self.device)
-        for start in range(0, len(order), batch_size):
-            index = order[start : start + batch_size]
-            yield self.prepare(self.images[index], augment, generator), self.labels[index]
-
-    def prepare(
+    def __call__(
         self, images: torch.Tensor, augment: Sequence[str] = (), generator: torch.Generator | None = None
     ) -> torch.Tensor:
         x = images.float()
@@ -71,6 +50,52 @@ class DeviceSplit:
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         return x
+
+
+class Split:
+    """A split of a dataset as the trainer and evaluation see it: labels on ``device`` and
+    batches of model-ready images, however the images are kept."""
+
+    device: torch.device
+    labels: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def batches(
+        self,
+        batch_size: int,
+        *,
+        order: torch.Tensor | None = None,
+        augment: Sequence[str] = (),
+        generator: torch.Generator | None = None,
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Batches in ``order`` (indices, e.g. a shuffled shard) or in storage order."""
+        if order is None:
+            order = torch.arange(len(self), device=self.device)
+        chunks = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+        return self._serve(chunks, augment, generator)
+
+    def _serve(
+        self, chunks: list[torch.Tensor], augment: Sequence[str], generator: torch.Generator | None
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        raise NotImplementedError
+
+
+class DeviceSplit(Split):
+    """Images (uint8, N x C x H x W) and labels on ``prep.device``; batches come out as float32."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, prep: BatchPrep) -> None:
+        self.images = images.to(prep.device)
+        self.labels = labels.to(prep.device)
+        self.device = prep.device
+        self.prep = prep
+
+    def _serve(
+        self, chunks: list[torch.Tensor], augment: Sequence[str], generator: torch.Generator | None
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for index in chunks:
+            yield self.prep(self.images[index], augment, generator), self.labels[index]
 
 
 def _uniform(n: int, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:

@@ -5,6 +5,8 @@ defaults filled in."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -136,8 +138,8 @@ class DatasetSpec:
     name: str
     loader: DatasetLoader | str
     classes: tuple[str, ...]
-    in_channels: int
-    image_size: tuple[int, int]
+    in_channels: int | None
+    image_size: tuple[int, int] | None
     mean: tuple[float, ...]
     std: tuple[float, ...]
     description: str
@@ -149,23 +151,26 @@ class DatasetSpec:
     def make(cls, origin: PluginOrigin, args: dict[str, Any]) -> DatasetSpec:
         classes, in_channels, mean, std = args["classes"], args["in_channels"], args["mean"], args["std"]
         require(
-            len(classes) >= 2 and all(isinstance(c, str) for c in classes),
-            "classes must name at least two classes",
+            all(isinstance(c, str) for c in classes) and len(classes) != 1,
+            "classes must name at least two classes (or none, when the data name them)",
         )
-        require(is_positive_int(in_channels), f"in_channels must be a positive integer, got {in_channels!r}")
         require(
-            len(mean) == in_channels
-            and len(std) == in_channels
+            in_channels is None or is_positive_int(in_channels),
+            f"in_channels must be a positive integer (or None when it varies), got {in_channels!r}",
+        )
+        require(
+            len(mean) == len(std)
+            and len(mean) in {1, in_channels}
             and all(is_number(v) for v in (*mean, *std))
             and min(std) > 0,
-            "mean and std need one value per channel, std > 0",
+            "mean and std need one value per channel (or one for every channel), std > 0",
         )
         return cls(
             name=args["name"],
             loader=args["loader"],
             classes=tuple(classes),
             in_channels=in_channels,
-            image_size=_size(args, "image_size"),
+            image_size=_size(args, "image_size") if args["image_size"] is not None else None,
             mean=tuple(float(m) for m in mean),
             std=tuple(float(s) for s in std),
             description=args["description"],
@@ -176,6 +181,16 @@ class DatasetSpec:
     def num_classes(self) -> int:
         return len(self.classes)
 
+    def described(self, classes: Sequence[str], in_channels: int) -> DatasetSpec:
+        """This dataset as one run sees it: the classes its data name, the channels its images
+        are converted to, and a mean and std for each of them."""
+        mean, std = self.mean, self.std
+        if len(mean) != in_channels:
+            mean, std = (sum(mean) / len(mean),) * in_channels, (sum(std) / len(std),) * in_channels
+        return dataclasses.replace(
+            self, classes=tuple(classes or self.classes), in_channels=in_channels, mean=mean, std=std
+        )
+
     def load_loader(self) -> DatasetLoader:
         return load_object(self.loader, f"dataset {self.name!r} from plugin {self.origin}")
 
@@ -184,7 +199,7 @@ class DatasetSpec:
             "name": self.name,
             "classes": list(self.classes),
             "in_channels": self.in_channels,
-            "image_size": list(self.image_size),
+            "image_size": list(self.image_size) if self.image_size else None,
             "mean": list(self.mean),
             "std": list(self.std),
             "description": self.description,

@@ -10,14 +10,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import get_dataset, load_dataset, split_train_val
-from .device_data import DeviceSplit
+from .data import get_dataset
+from .device_data import Split
 from .devices import autocast
 from .distributed import Process, sum_across
 from .entries import DatasetSpec
 from .errors import ZooError
 from .models import WeightsRef, create_model, get_model_spec
 from .recipe import Recipe
+from .splits import DataOptions, load_splits
 
 SPLITS = ("test", "val")
 
@@ -51,7 +52,7 @@ class Evaluation:
 @torch.no_grad()
 def evaluate(
     model: nn.Module,
-    split: DeviceSplit,
+    split: Split,
     *,
     num_classes: int,
     batch_size: int = 1024,
@@ -100,31 +101,34 @@ def evaluate_model(
     data_dir: Path | None = None,
     download: bool = True,
     batch_size: int = 1024,
+    channels: int | None = None,
+    interpolation: str = "bilinear",
 ) -> tuple[Evaluation, DatasetSpec]:
     """Evaluate ``model`` on the test split of ``recipe``'s dataset, or on the validation split
-    that the recipe held out of the training images, as the recipe preprocesses them."""
+    that the recipe held out of the training images, as the recipe preprocesses them (images of
+    varying size and mode converted to ``channels`` channels)."""
     if split not in SPLITS:
         raise ZooError(f"unknown split {split!r}; choose test or val")
     device = device or torch.device("cpu")
     dataset = get_dataset(recipe.dataset)
-    data = load_dataset(dataset, data_dir=data_dir, download=download)
-    if split == "test":
-        images, labels = data.test_images, data.test_labels
-    else:
-        _, val_idx = split_train_val(data, recipe)
-        images, labels = data.train_images[val_idx], data.train_labels[val_idx]
-    held = DeviceSplit(
-        images,
-        labels,
-        mean=dataset.mean,
-        std=dataset.std,
-        input_size=recipe.input_size,
+    splits = load_splits(
+        dataset,
+        recipe,
         device=device,
+        channels=channels or dataset.in_channels or 3,
+        options=DataOptions(data_dir=data_dir, download=download, interpolation=interpolation),
         channels_last=True,
     )
+    held = splits.test if split == "test" else splits.val
+    if held is None:
+        raise ZooError(
+            f"{dataset.name} at {data_dir} has no test split; evaluate --split val, or add a test/ folder"
+        )
     model = model.to(device, memory_format=torch.channels_last)
-    result = evaluate(model, held, num_classes=dataset.num_classes, batch_size=batch_size, tta=recipe.tta)
-    return result, dataset
+    result = evaluate(
+        model, held, num_classes=splits.dataset.num_classes, batch_size=batch_size, tta=recipe.tta
+    )
+    return result, splits.dataset
 
 
 def evaluate_weights(
@@ -136,28 +140,54 @@ def evaluate_weights(
     data_dir: Path | None = None,
     download: bool = True,
     batch_size: int = 1024,
+    dataset: str | None = None,
 ) -> tuple[Evaluation, dict[str, Any]]:
-    """Evaluate model ``name`` with trained weights (a tag or a file) under the recipe they were
-    trained with. Returns the evaluation and facts about what was evaluated."""
+    """Evaluate model ``name`` with trained weights (a tag, a file or a bundle) under the recipe
+    they were trained with (on ``dataset`` instead of the recipe's, when given). Returns the
+    evaluation and facts about what was evaluated."""
     model = create_model(name, weights=weights).eval()
     info = model.zoo_weights
     recipe = info.recipe or get_model_spec(name).recipe
-    dataset = get_dataset(recipe.dataset)
-    if (info.num_classes, info.in_channels) != (dataset.num_classes, dataset.in_channels):
+    if dataset is not None:
+        recipe = recipe.replace(dataset=dataset)
+    known = get_dataset(recipe.dataset)
+    if (
+        known.classes
+        and known.in_channels
+        and (info.num_classes, info.in_channels)
+        != (
+            known.num_classes,
+            known.in_channels,
+        )
+    ):
         raise ZooError(
             f"{weights} has {info.num_classes} classes and {info.in_channels} input channels, but "
-            f"{dataset.name} has {dataset.num_classes} and {dataset.in_channels}: eval needs weights "
-            f"for {dataset.name}'s images and classes"
+            f"{known.name} has {known.num_classes} and {known.in_channels}: eval needs weights "
+            f"for {known.name}'s images and classes"
         )
     result, dataset = evaluate_model(
-        model, recipe, split=split, device=device, data_dir=data_dir, download=download, batch_size=batch_size
+        model,
+        recipe,
+        split=split,
+        device=device,
+        data_dir=data_dir,
+        download=download,
+        batch_size=batch_size,
+        channels=info.in_channels,
+        interpolation=info.interpolation,
     )
+    if dataset.num_classes != info.num_classes or (info.labels and tuple(info.labels) != dataset.classes):
+        raise ZooError(
+            f"{weights} predicts {info.num_classes} classes ({', '.join(info.labels) or 'unnamed'}), but the "
+            f"data at {data_dir} have {dataset.num_classes} ({', '.join(dataset.classes)}): give the folder "
+            "these weights were trained on"
+        )
     facts = {
         "model": name,
         "weights": str(weights),
         "split": split,
         "dataset": dataset.name,
-        "classes": list(dataset.classes),
+        "classes": list(info.labels or dataset.classes),
         "recipe": recipe.name,
         "tta": recipe.tta,
     }

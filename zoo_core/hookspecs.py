@@ -60,20 +60,26 @@ class RegisterDataset(Protocol):
         name: str,
         loader: DatasetLoader | str,
         *,
-        classes: Sequence[str],
-        in_channels: int,
-        image_size: tuple[int, int],
-        mean: Sequence[float],
-        std: Sequence[float],
         description: str,
+        classes: Sequence[str] = (),
+        in_channels: int | None = None,
+        image_size: tuple[int, int] | None = None,
+        mean: Sequence[float] = (0.5,),
+        std: Sequence[float] = (0.5,),
     ) -> None:
         """Register dataset ``name``, the name recipes give as ``dataset``.
 
-        ``loader(*, data_dir, download)`` returns an :class:`ImageSet` (or raises a ``ZooError``
-        saying how to get the data); a callable or a ``"module:function"`` string. ``classes``:
-        the class names, in label order. ``in_channels`` and ``image_size``: the images as
-        stored. ``mean`` and ``std``: one value per channel, applied after scaling pixels to
-        [0, 1]. ``description``: one sentence for ``zoo plugins``.
+        ``loader(*, data_dir, download)`` returns the data (or raises a ``ZooError`` saying how
+        to get them); a callable or a ``"module:function"`` string. The data are either an
+        :class:`ImageSet` (whole splits as uint8 tensors of one size, held in memory) or a
+        :class:`SampleSet` (map-style datasets of PIL images of any size and mode, decoded when
+        needed: the zoo caches them decoded when they fit in memory, streams them otherwise).
+        ``classes``: the class names in label order; empty when the data name them (a
+        ``SampleSet``'s ``classes``). ``in_channels`` and ``image_size``: the images as stored,
+        or None when they vary (images are then converted to the model's channels and resized
+        to the recipe's input size). ``mean`` and ``std``: applied after scaling pixels to
+        [0, 1], one value per channel, or one value for every channel.
+        ``description``: one sentence for ``zoo plugins``.
         """
 
 

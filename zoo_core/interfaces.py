@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .weights_info import WeightsInfo
 
@@ -24,27 +24,56 @@ Builder = Callable[..., "torch.nn.Module"]
 
 @dataclass(frozen=True)
 class ImageSet:
-    """A dataset's train and test splits: images as uint8 (N, C, H, W), labels as int64 (N,)."""
+    """A dataset held in memory: images as uint8 (N, C, H, W), labels as int64 (N,), for the
+    train and test splits, and for a fixed validation split when the data have one (else the
+    recipe's seeded split of the training images is used)."""
 
     train_images: torch.Tensor
     train_labels: torch.Tensor
-    test_images: torch.Tensor
-    test_labels: torch.Tensor
+    test_images: torch.Tensor | None = None
+    test_labels: torch.Tensor | None = None
+    val_images: torch.Tensor | None = None
+    val_labels: torch.Tensor | None = None
 
     def subset(self, limit: int) -> ImageSet:
-        """The first ``limit`` training images and a fifth as many test images (smoke runs)."""
-        test = max(limit // 5, 1)
-        return ImageSet(
-            self.train_images[:limit],
-            self.train_labels[:limit],
-            self.test_images[:test],
-            self.test_labels[:test],
-        )
+        """The first ``limit`` training images and a fifth as many of the others (smoke runs)."""
+        rest = max(limit // 5, 1)
+        cut = {k: (v[:rest] if v is not None else None) for k, v in self.held_out().items()}
+        return ImageSet(self.train_images[:limit], self.train_labels[:limit], **cut)
+
+    def held_out(self) -> dict[str, torch.Tensor | None]:
+        return {k: getattr(self, k) for k in ("test_images", "test_labels", "val_images", "val_labels")}
 
 
-DatasetLoader = Callable[..., ImageSet]
-"""``loader(*, data_dir: Path | None, download: bool) -> ImageSet``, or a ``ZooError`` (such as
-``DatasetNotFoundError``) saying how to get the data."""
+class Samples(Protocol):
+    """A map-style dataset of one split: ``samples[i]`` is ``(image, label)``, the image a PIL
+    image of any size and mode, decoded when asked for; ``labels`` gives every label without
+    decoding; ``key`` identifies the content (it changes when any image changes), or is None
+    for data that must never be cached."""
+
+    labels: Sequence[int]
+    key: str | None
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: int) -> tuple[Any, int]: ...
+
+
+@dataclass(frozen=True)
+class SampleSet:
+    """A dataset read one image at a time, for data of any size and mode or too large for
+    memory: a :class:`Samples` per split (``val``: a fixed validation split; ``test``: None when
+    the data have none) and, for a dataset whose classes come from its data, their names."""
+
+    train: Samples
+    test: Samples | None = None
+    val: Samples | None = None
+    classes: tuple[str, ...] = ()
+
+
+DatasetLoader = Callable[..., "ImageSet | SampleSet"]
+"""``loader(*, data_dir: Path | None, download: bool) -> ImageSet | SampleSet``, or a
+``ZooError`` (such as ``DatasetNotFoundError``) saying how to get the data."""
 
 OPTION_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 OPTION_TYPES = (bool, int, float, str)

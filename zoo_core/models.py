@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -82,6 +83,8 @@ def create_model(
     num_classes: int | None = None,
     in_channels: int | None = None,
     weights: WeightsRef | None = None,
+    features_only: bool = False,
+    out_indices: Sequence[int] | None = None,
     **builder_kwargs: Any,
 ) -> torch.nn.Module:
     """Build model ``name``, freshly initialised or with trained ``weights``.
@@ -95,7 +98,31 @@ def create_model(
     configuration); asking for others re-initialises the classifier (with a warning) or adapts
     the first convolution, as timm does. Any other keyword goes to the builder, which must
     accept it.
+    ``features_only``: a module that returns the stage feature maps (those at ``out_indices``,
+    all by default) as a list instead of logits, for models with named parts
+    (:mod:`zoo_core.parts`; ``zoo info NAME`` says whether a model has them).
     """
+    model = _create(name, num_classes=num_classes, in_channels=in_channels, weights=weights, **builder_kwargs)
+    if not features_only:
+        if out_indices is not None:
+            raise BuilderArgumentError("out_indices selects feature maps: give it with features_only=True")
+        return model
+    from .parts import FeatureMaps  # imports torch, as the model built has
+
+    info = model.zoo_weights
+    model = FeatureMaps(model, out_indices)
+    model.zoo_weights = info
+    return model
+
+
+def _create(
+    name: str | None,
+    *,
+    num_classes: int | None,
+    in_channels: int | None,
+    weights: WeightsRef | None,
+    **builder_kwargs: Any,
+) -> torch.nn.Module:
     if name is None:
         if not isinstance(weights, str | Path) or not is_bundle(Path(weights)):
             raise WeightsError("create_model needs a model name, unless weights= is a weights bundle folder")
@@ -200,7 +227,7 @@ def _check_params(spec: ModelSpec, model: torch.nn.Module, kwargs: dict[str, Any
             f"{spec.name} (plugin {spec.origin}) declares {spec.params:,} parameters but has {counted:,}; "
             "`zoo list` shows the declared figure",
             PluginWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
 
 
@@ -298,7 +325,7 @@ def _load_adapted(
         warnings.warn(
             f"{name}: the weights have {info.num_classes} classes; the classifier ({', '.join(head)}) "
             f"was re-initialised for {classes}",
-            stacklevel=3,
+            stacklevel=4,
         )
         for key in head:
             state[key] = own[key]

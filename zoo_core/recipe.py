@@ -48,6 +48,8 @@ class Recipe:
     augment: tuple[str, ...] = field(default_factory=tuple)
     tta: bool = False
     seed: int = 0
+    freeze_features: bool = False
+    lr_features: float = 1.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "input_size", tuple(self.input_size))
@@ -90,8 +92,10 @@ class Recipe:
             value = getattr(self, key)
             if not is_number(value) or not 0 <= value < 1:
                 fail(f"{key} must be a number in [0, 1), got {value!r}")
-        if not isinstance(self.nesterov, bool) or not isinstance(self.tta, bool):
-            fail("nesterov and tta must be true or false")
+        if not all(isinstance(v, bool) for v in (self.nesterov, self.tta, self.freeze_features)):
+            fail("nesterov, tta and freeze_features must be true or false")
+        if not is_number(self.lr_features) or self.lr_features < 0:
+            fail(f"lr_features (the features' share of lr) must be a number >= 0, got {self.lr_features!r}")
         if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):
             fail("nesterov needs optimizer 'sgd' with a momentum > 0")
 

@@ -40,6 +40,7 @@ class Run:
     recipe: Recipe
     settings: dict[str, Any]
     history: list[dict[str, Any]] = field(default_factory=list)
+    data: str = ""  # one line: the dataset, its splits and how they are served
 
     recipe_path = property(lambda self: self.directory / "recipe.json")
     checkpoint_path = property(lambda self: self.directory / CHECKPOINT_FILE)

@@ -71,6 +71,7 @@ class WeightsInfo:
     source: str | None = None
     created: str | None = None
     versions: dict[str, str] = field(default_factory=dict)
+    parent: dict[str, str] = field(default_factory=dict)  # the weights these were fine-tuned from
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -176,7 +177,7 @@ class WeightsInfo:
 
         return v2.Compose(
             [
-                v2.Lambda(functools.partial(_convert, mode=mode)),
+                v2.Lambda(functools.partial(convert_image, mode=mode)),
                 v2.Resize(
                     self.input_size, interpolation=InterpolationMode(self.interpolation), antialias=True
                 ),
@@ -197,7 +198,7 @@ def _confined(value: Any, *, url: bool) -> bool:
     return not path.is_absolute() and ".." not in path.parts and ":" not in value
 
 
-def _convert(image: Any, *, mode: str) -> Any:
+def convert_image(image: Any, *, mode: str) -> Any:
     """``image`` in ``mode``; 16- and 32-bit grayscale are scaled to 8 bits first (PIL's own
     conversion clips them at 255, which turns most of a 16-bit picture white)."""
     import numpy as np  # comes with torch, which a transform has loaded
@@ -263,5 +264,9 @@ def _check(info: WeightsInfo) -> None:
         fail("file", "must be a path")
     if info.sha256 is not None and not (isinstance(info.sha256, str) and SHA256.match(info.sha256)):
         fail("sha256", "must be 64 lowercase hexadecimal digits")
+    if not isinstance(info.parent, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in info.parent.items()
+    ):
+        fail("parent", "must map names to strings (model, weights, sha256)")
     if not isinstance(info.extra, dict):
         fail("extra", "must be a JSON object")

@@ -51,14 +51,16 @@ def info(name: str, as_json: bool) -> None:
     """Describe model NAME: parameters, FLOPs at its default input, recipe and plugin."""
     import torch  # heavy: only to count FLOPs
 
+    from ..parts import has_parts  # imports torch
     from ..summary import count_flops  # imports torch
 
     spec = get_model_spec(name)
     with torch.device("meta"):  # shapes only: no memory, no weight initialisation
         model = create_model(name)
     flops = count_flops(model, spec.input_shape)
+    stages = list(model.feature_info) if has_parts(model) else None
     if as_json:
-        echo_json({**spec.to_dict(), "flops": flops})
+        echo_json({**spec.to_dict(), "flops": flops, "feature_info": stages})
         return
     click.echo(f"{spec.name}: {spec.description}")
     echo_table(
@@ -69,6 +71,7 @@ def info(name: str, as_json: bool) -> None:
             ("classes", spec.num_classes),
             ("FLOPs", f"{flops / 1e9:.3f} G (forward, batch 1)"),
             ("tags", ", ".join(spec.tags) or "-"),
+            ("features", _stages_text(stages)),
             ("plugin", str(spec.origin)),
         ],
     )
@@ -78,6 +81,14 @@ def info(name: str, as_json: bool) -> None:
     others = ", ".join(r.name for r in spec.recipes)
     click.echo(f"default recipe {spec.recipe.name!r}" + (f" (also: {others})" if others else "") + ":")
     echo_table(None, [(f"  {k}", _recipe_value(v)) for k, v in spec.recipe.to_dict().items() if k != "name"])
+
+
+def _stages_text(stages: list[dict] | None) -> str:
+    """The stage feature maps ``features_only`` gives, or why there are none."""
+    if stages is None:
+        return "no named parts (no features_only, reset_classifier or fine-tuning of the head alone)"
+    maps = ", ".join(f"{s['num_chs']}@/{s['reduction']}" for s in stages)
+    return f"{len(stages)} stages ({maps}: channels@stride); forward_features, reset_classifier"
 
 
 def _recipe_value(value: object) -> str:

@@ -44,6 +44,32 @@ def data_options(command):
 @click.option("--label-smoothing", type=float)
 @click.option("--augment", help="Comma-separated: flip, shift, erase; or none.")
 @click.option("--seed", type=int)
+@click.option(
+    "--data",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Train on your own images: a folder with one sub-folder per class (PATH/CLASS/*.png), "
+    "or PATH/train|val|test/CLASS/... for fixed splits.",
+)
+@click.option(
+    "--weights",
+    "start_weights",
+    help="Start from these trained weights (fine-tuning): a tag, a .safetensors file or a bundle "
+    "folder; the classifier is re-initialised when the classes differ.",
+)
+@click.option(
+    "--freeze-features",
+    is_flag=True,
+    default=None,
+    help="Train the classifier head only (needs named parts).",
+)
+@click.option("--lr-features", type=float, help="The feature extractor's learning rate as a factor of --lr.")
+@click.option(
+    "--data-cache/--no-data-cache",
+    default=None,
+    help="Keep decoded images resident (cached on disk, mapped in memory) or stream them through "
+    "DataLoader workers (default: resident when they fit half the free memory).",
+)
+@click.option("--workers", type=click.IntRange(min=0), help="Decoding workers of the streaming path.")
 @click.option("--amp/--no-amp", default=None, help="bf16 autocast (default: on for CUDA, off on the CPU).")
 @click.option("--channels-last/--no-channels-last", default=True, show_default=True)
 @click.option("--max-steps", type=int, help="Stop after this many optimizer steps (smoke runs).")
@@ -75,6 +101,10 @@ def train(
     device: str | None,
     data_dir: Path | None,
     no_download: bool,
+    data: Path | None,
+    start_weights: str | None,
+    data_cache: bool | None,
+    workers: int | None,
     **overrides: object,
 ) -> None:
     """Train model NAME with its default recipe (or --recipe), overriding any recipe field.
@@ -94,6 +124,12 @@ def train(
         return
     if not name:
         raise ZooError("name a model to train (see `zoo list`), or give --resume RUN")
+    if data is not None:
+        if data_dir is not None:
+            raise ZooError(
+                "give --data (an image folder) or --data-dir (where a registered dataset is), not both"
+            )
+        overrides["dataset"], data_dir = IMAGE_FOLDER, data
     recipe = get_recipe(name, recipe_ref, **overrides)
     from .. import training  # imports torch
 
@@ -105,8 +141,14 @@ def train(
         subset=subset,
         data_dir=str(data_dir) if data_dir else None,
         download=not no_download,
+        data_cache=data_cache,
+        workers=workers,
+        weights=start_weights,
     )
     training.train(name, recipe, settings, out=out, progress=progress)
+
+
+IMAGE_FOLDER = "image_folder"  # the built-in dataset plugin that reads --data
 
 
 def launch_torchrun(nproc: int) -> int:
@@ -138,6 +180,11 @@ def launch_torchrun(nproc: int) -> int:
 @click.option("--split", type=click.Choice(["test", "val"]), default="test", show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=1024, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.option(
+    "--data",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Evaluate on an image folder (as `zoo train --data` reads it) with the weights' classes.",
+)
 @data_options
 def eval_command(
     name: str,
@@ -145,6 +192,7 @@ def eval_command(
     split: str,
     batch_size: int,
     as_json: bool,
+    data: Path | None,
     device: str | None,
     data_dir: Path | None,
     no_download: bool,
@@ -153,14 +201,19 @@ def eval_command(
     from ..devices import resolve_device  # imports torch
     from ..evaluation import evaluate_weights  # imports torch
 
+    if data is not None and data_dir is not None:
+        raise ZooError(
+            "give --data (an image folder) or --data-dir (where a registered dataset is), not both"
+        )
     result, facts = evaluate_weights(
         name,
         weights,
         split=split,
         device=resolve_device(device or "auto"),
-        data_dir=data_dir,
+        data_dir=data or data_dir,
         download=not no_download,
         batch_size=batch_size,
+        dataset=IMAGE_FOLDER if data is not None else None,
     )
     per_class = dict(zip(facts["classes"], result.per_class_accuracy(), strict=True))
     if as_json:

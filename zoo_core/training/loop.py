@@ -58,6 +58,7 @@ def train(
         if process.is_main:
             directory = Run.create(model_name, recipe, asdict(settings), out, runs_root).directory
         run = Run(from_main(process, directory), model_name, recipe, asdict(settings))
+        run.data = trainer.splits.describe()
         try:
             return _fit(trainer, run, progress)
         except BaseException:
@@ -86,6 +87,7 @@ def resume(
     process = init_process(resolve_device(settings.device))
     try:
         trainer = Trainer(run.model, run.recipe, settings, process)
+        run.data = trainer.splits.describe()
         run.history = trainer.restore(load_checkpoint(run.checkpoint_path, trainer.device))
         return _fit(trainer, run, progress)
     finally:
@@ -173,7 +175,18 @@ def _weights_info(trainer: Trainer, run: Run) -> WeightsInfo:
         recipe=run.recipe,
         source=f"zoo train on {device_name(trainer.device)}",
         versions={"zoo-core": __version__, "torch": torch.__version__},
+        **(_parent_fields(trainer.parent) if trainer.parent else {}),
     )
+
+
+def _parent_fields(parent: WeightsInfo) -> dict[str, Any]:
+    """What fine-tuned weights record of the weights they started from, and the preprocessing
+    they keep."""
+    where = parent.tag or (parent.file.name if parent.file else "?")
+    return {
+        "interpolation": parent.interpolation,
+        "parent": {"model": parent.model, "weights": where, "sha256": parent.sha256 or ""},
+    }
 
 
 def _final_report(trainer: Trainer, run: Run) -> dict[str, Any]:
@@ -181,7 +194,7 @@ def _final_report(trainer: Trainer, run: Run) -> dict[str, Any]:
     process, state = trainer.process, trainer.state
     best = from_main(process, load_weights(run.best_path)[0] if process.is_main else None)
     trainer.model.load_state_dict(best)
-    test = trainer.evaluate(trainer.test_split)
+    test = trainer.evaluate(trainer.test_split) if trainer.test_split is not None else None
     val = min(run.history, key=lambda m: m["val_loss"])
     return {
         "model": run.model,
@@ -193,8 +206,8 @@ def _final_report(trainer: Trainer, run: Run) -> dict[str, Any]:
         "steps": state.steps,
         "best_val_loss": val["val_loss"],
         "best_val_accuracy": val["val_accuracy"],
-        **test.metrics("test"),
-        "test_images": test.count,
+        **(test.metrics("test") if test else {}),
+        "test_images": test.count if test else 0,
         "train_seconds": state.train_seconds,
         "images_per_second": state.images_seen / max(state.train_seconds, 1e-9),
         "device": device_name(trainer.device),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..errors import ZooError
+from ..splits import DataOptions
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,9 @@ class Settings:
     subset: int | None = None
     data_dir: str | None = None
     download: bool = True
+    data_cache: bool | None = None  # None: resident when the decoded images fit the memory budget
+    workers: int | None = None
+    weights: str | None = None  # the trained weights the run starts from (fine-tuning)
     eval_batch_size: int = 1024
 
     def __post_init__(self) -> None:
@@ -26,3 +31,15 @@ class Settings:
             raise ZooError(f"--max-steps must be a positive integer, got {self.max_steps}")
         if self.subset is not None and self.subset < 10:
             raise ZooError(f"--subset must be at least 10 images, got {self.subset}")
+        if self.workers is not None and self.workers < 0:
+            raise ZooError(f"--workers must be 0 (decode in the main process) or more, got {self.workers}")
+
+    def data_options(self, interpolation: str) -> DataOptions:
+        return DataOptions(
+            data_dir=Path(self.data_dir) if self.data_dir else None,
+            download=self.download,
+            subset=self.subset,
+            cache=self.data_cache,
+            workers=self.workers,
+            interpolation=interpolation,
+        )

@@ -11,20 +11,21 @@ import dataclasses
 import math
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 import torch
 from torch import nn
 
-from ..data import get_dataset, load_dataset, split_train_val
-from ..device_data import DeviceSplit
+from ..data import get_dataset
+from ..device_data import Split
 from ..devices import autocast, resolve_device
 from ..distributed import Process, gather_objects, sum_across
 from ..errors import ZooError
 from ..evaluation import Evaluation, evaluate
-from ..models import create_model, get_model_spec
+from ..models import create_model, get_model_spec, get_weights, registered_info
+from ..parts import has_parts
 from ..recipe import Recipe
+from ..splits import load_splits
 from .settings import Settings
 
 
@@ -53,9 +54,25 @@ class Trainer:
         self.recipe, self.settings, self.process = recipe, settings, process
         self.device = self._device()
         self.amp = settings.amp if settings.amp is not None else self.device.type == "cuda"
-        get_model_spec(model_name)  # an unknown name fails before the data is loaded
-        self.dataset = get_dataset(recipe.dataset)
-        self.train_split, self.val_split, self.test_split = self._splits()
+        spec = get_model_spec(model_name)  # an unknown name fails before the data is loaded
+        self.parent = get_weights(model_name, settings.weights) if settings.weights else None
+        start = self.parent or registered_info(spec, spec.num_classes, spec.in_channels, spec.input_size)
+        self.splits = load_splits(
+            get_dataset(recipe.dataset),
+            recipe,
+            device=self.device,
+            channels=start.in_channels,
+            options=settings.data_options(start.interpolation),
+            channels_last=settings.channels_last,
+        )
+        self.dataset = self.splits.dataset
+        self.train_split, self.val_split, self.test_split = (
+            self.splits.train,
+            self.splits.val,
+            self.splits.test,
+        )
+        if len(self.val_split) == 0 and recipe.patience is not None:
+            raise ZooError("early stopping needs validation images: set val_fraction > 0 or --patience 0")
         if recipe.batch_size % process.world_size or recipe.batch_size < 2 * process.world_size:
             raise ZooError(
                 f"batch size {recipe.batch_size} does not split over {process.world_size} processes "
@@ -88,38 +105,13 @@ class Trainer:
             torch.backends.cudnn.benchmark = True  # fixed shapes: pick the fastest kernels once
         return device
 
-    def _splits(self) -> tuple[DeviceSplit, DeviceSplit, DeviceSplit]:
-        """Train, validation and test splits on the device, as the recipe preprocesses them."""
-        settings = self.settings
-        data_dir = Path(settings.data_dir) if settings.data_dir else None
-        data = load_dataset(self.dataset, data_dir=data_dir, download=settings.download)
-        if settings.subset:
-            data = data.subset(settings.subset)
-        train_idx, val_idx = split_train_val(data, self.recipe)
-        if len(val_idx) == 0 and self.recipe.patience is not None:
-            raise ZooError("early stopping needs validation images: set val_fraction > 0 or --patience 0")
-
-        def split(images: torch.Tensor, labels: torch.Tensor) -> DeviceSplit:
-            return DeviceSplit(
-                images,
-                labels,
-                mean=self.dataset.mean,
-                std=self.dataset.std,
-                input_size=self.recipe.input_size,
-                device=self.device,
-                channels_last=settings.channels_last,
-            )
-
-        return (
-            split(data.train_images[train_idx], data.train_labels[train_idx]),
-            split(data.train_images[val_idx], data.train_labels[val_idx]),
-            split(data.test_images, data.test_labels),
-        )
-
     def _model(self, model_name: str) -> tuple[nn.Module, nn.Module]:
         """The model on the device, and the module the loop calls (DDP's wrapper under torchrun)."""
         model = create_model(
-            model_name, num_classes=self.dataset.num_classes, in_channels=self.dataset.in_channels
+            model_name,
+            num_classes=self.dataset.num_classes,
+            in_channels=self.dataset.in_channels,
+            weights=self.settings.weights,
         )
         model = model.to(self.device)
         if self.settings.channels_last:
@@ -185,6 +177,8 @@ class Trainer:
     def train_epoch(self, progress: Progress) -> dict[str, float]:
         """One pass over this process's shard; the loss and accuracy over every process."""
         self.net.train()
+        if self.recipe.freeze_features or self.recipe.lr_features == 0:
+            self.model.features.eval()  # frozen: batch norm keeps its running statistics too
         loss_sum = torch.zeros((), device=self.device, dtype=torch.float64)
         correct = torch.zeros((), device=self.device, dtype=torch.int64)
         seen, lr = 0, self.optimizer.param_groups[0]["lr"]
@@ -220,7 +214,7 @@ class Trainer:
             "lr": lr,
         }
 
-    def evaluate(self, split: DeviceSplit) -> Evaluation:
+    def evaluate(self, split: Split) -> Evaluation:
         return evaluate(
             self.model,
             split,
@@ -255,12 +249,31 @@ class Trainer:
 
 
 def make_optimizer(model: nn.Module, recipe: Recipe) -> torch.optim.Optimizer:
-    params, lr, wd = model.parameters(), recipe.lr, recipe.weight_decay
+    groups, lr, wd = parameter_groups(model, recipe), recipe.lr, recipe.weight_decay
     if recipe.optimizer == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=wd)
+        return torch.optim.Adam(groups, lr=lr, weight_decay=wd)
     if recipe.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
-    return torch.optim.SGD(params, lr=lr, momentum=recipe.momentum, nesterov=recipe.nesterov, weight_decay=wd)
+        return torch.optim.AdamW(groups, lr=lr, weight_decay=wd)
+    return torch.optim.SGD(groups, lr=lr, momentum=recipe.momentum, nesterov=recipe.nesterov, weight_decay=wd)
+
+
+def parameter_groups(model: nn.Module, recipe: Recipe) -> list[dict[str, Any]]:
+    """One group of every parameter, or, when the recipe treats the feature extractor apart
+    (``freeze_features``, ``lr_features``), the head's and the features' (frozen ones left out)."""
+    if not recipe.freeze_features and recipe.lr_features == 1.0:
+        return [{"params": list(model.parameters())}]
+    features = getattr(model, "features", None)
+    if not isinstance(features, nn.Module) or not has_parts(model):
+        raise ZooError(
+            f"freeze_features and lr_features need a model with named parts (a features module); "
+            f"{type(model).__name__} has none"
+        )
+    feature_ids = {id(p) for p in features.parameters()}
+    head = [p for p in model.parameters() if id(p) not in feature_ids]
+    if recipe.freeze_features or recipe.lr_features == 0:
+        features.requires_grad_(False)
+        return [{"params": head}]
+    return [{"params": head}, {"params": list(features.parameters()), "lr": recipe.lr * recipe.lr_features}]
 
 
 FEW_STEPS = 100  # about how many steps batch norm's running statistics (momentum 0.1) need
@@ -286,7 +299,7 @@ def make_scheduler(
     if recipe.schedule == "onecycle":
         return torch.optim.lr_scheduler.OneCycleLR(
             optimizer,
-            max_lr=recipe.lr,
+            max_lr=[group["lr"] for group in optimizer.param_groups],
             total_steps=max(total_steps, 10),  # it needs steps in each phase; tiny runs stop part-way
             pct_start=0.25,
             anneal_strategy="linear",

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from torch import nn
 
+from zoo_core import SequentialNet
+
 from ..layers import FitPool2d
 
 
 def alexnet(*, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5) -> nn.Module:
     """The fit-pool is skipped at 224x224 and maps other sizes to the 5x5 fc input."""
-    return nn.Sequential(
+    return SequentialNet(
         nn.Conv2d(in_channels, 96, kernel_size=11, stride=4, padding=1),
         nn.ReLU(),
         nn.MaxPool2d(kernel_size=3, stride=2),
@@ -32,4 +34,6 @@ def alexnet(*, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0
         nn.ReLU(),
         nn.Dropout(dropout),
         nn.Linear(4096, num_classes),
+        head=13,
+        stages=(("2", 96, 8), ("5", 256, 16), ("12", 256, 32)),
     )

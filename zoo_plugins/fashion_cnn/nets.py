@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from zoo_core import SequentialNet
+
 from ..layers import FitPool2d
 
 
@@ -14,7 +16,7 @@ def fashion_cnn(*, num_classes: int = 10, in_channels: int = 1, dropout: float =
     pooling first computes the same function and gradients with ReLU on a quarter of the
     elements, about a quarter less time per training step on a CPU.
     """
-    model = nn.Sequential(
+    model = SequentialNet(
         nn.Conv2d(in_channels, 32, kernel_size=3, padding=1),
         nn.MaxPool2d(2),
         nn.ReLU(),
@@ -27,6 +29,8 @@ def fashion_cnn(*, num_classes: int = 10, in_channels: int = 1, dropout: float =
         nn.ReLU(),
         nn.Dropout(dropout),
         nn.Linear(128, num_classes),
+        head=6,
+        stages=(("2", 32, 2), ("5", 64, 4)),
     )
     for module in model.modules():
         if isinstance(module, nn.Conv2d | nn.Linear):

@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from zoo_core import SequentialNet
+
 
 class Inception(nn.Module):
     """Paths 1x1; 1x1 then 3x3; 1x1 then 5x5; 3x3 max-pool then 1x1, concatenated."""
@@ -28,7 +30,7 @@ class Inception(nn.Module):
         return torch.cat((p1, p2, p3, p4), dim=1)
 
 
-def googlenet(*, num_classes: int = 1000, in_channels: int = 3) -> nn.Sequential:
+def googlenet(*, num_classes: int = 1000, in_channels: int = 3) -> SequentialNet:
     b1 = nn.Sequential(
         nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3),
         nn.ReLU(),
@@ -57,7 +59,16 @@ def googlenet(*, num_classes: int = 1000, in_channels: int = 3) -> nn.Sequential
     b5 = nn.Sequential(
         Inception(832, 256, (160, 320), (32, 128), 128),
         Inception(832, 384, (192, 384), (48, 128), 128),
+    )
+    return SequentialNet(
+        b1,
+        b2,
+        b3,
+        b4,
+        b5,
         nn.AdaptiveAvgPool2d((1, 1)),
         nn.Flatten(),
+        nn.Linear(1024, num_classes),
+        head=5,
+        stages=(("0", 64, 4), ("1", 192, 8), ("2", 480, 16), ("3", 832, 32), ("4", 1024, 32)),
     )
-    return nn.Sequential(b1, b2, b3, b4, b5, nn.Linear(1024, num_classes))

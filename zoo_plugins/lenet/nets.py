@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from zoo_core import SequentialNet
+
 from ..layers import FitPool2d
 from .batch_norm import BatchNorm
 
@@ -21,7 +23,8 @@ def _lenet(num_classes: int, in_channels: int, *, batch_norm: bool) -> nn.Module
         return [BatchNorm(features, num_dims)] if batch_norm else []
 
     # The fit-pool is skipped at 28x28 and maps other input sizes to the 5x5 fc input.
-    return nn.Sequential(
+    bn = 1 if batch_norm else 0
+    return SequentialNet(
         nn.Conv2d(in_channels, 6, kernel_size=5, padding=2),
         *norm(6, 4),
         nn.Tanh(),
@@ -39,4 +42,6 @@ def _lenet(num_classes: int, in_channels: int, *, batch_norm: bool) -> nn.Module
         *norm(84, 2),
         nn.Tanh(),
         nn.Linear(84, num_classes),
+        head=6 + 2 * bn,
+        stages=((str(2 + bn), 6, 2), (str(5 + 2 * bn), 16, 4)),
     )

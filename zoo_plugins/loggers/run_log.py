@@ -15,6 +15,8 @@ from zoo_core import Run, atomic_path, hookimpl, write_bytes
 
 @hookimpl
 def zoo_train_start(run: Run) -> None:
+    if run.data:
+        print(run.data, flush=True)
     subset = run.settings.get("subset")
     if subset:
         print(
@@ -44,11 +46,12 @@ def zoo_train_epoch_end(run: Run, metrics: Mapping[str, Any]) -> None:
 def zoo_train_end(run: Run, report: Mapping[str, Any]) -> None:
     plot_curves(run)
     tta = f" (flip TTA {report['test_accuracy_tta']:.4f})" if "test_accuracy_tta" in report else ""
-    print(
-        f"{report['stopped']}; best epoch {report['best_epoch']}: test accuracy "
-        f"{report['test_accuracy']:.4f}{tta}, loss {report['test_loss']:.4f} ({run.directory})",
-        flush=True,
+    result = (
+        f"test accuracy {report['test_accuracy']:.4f}{tta}, loss {report['test_loss']:.4f}"
+        if "test_accuracy" in report
+        else f"validation accuracy {report['best_val_accuracy']:.4f} (the data have no test split)"
     )
+    print(f"{report['stopped']}; best epoch {report['best_epoch']}: {result} ({run.directory})", flush=True)
 
 
 def plot_curves(run: Run) -> None:

@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from zoo_core import SequentialNet
+
 
 class Residual(nn.Module):
     """Two 3x3 convolutions with batch norm; a 1x1 convolution on the shortcut when the shape
@@ -61,7 +63,7 @@ def resnet(
     small_input: bool = False,
     width: int = 64,
     bias: bool = True,
-) -> nn.Sequential:
+) -> SequentialNet:
     """``small_input`` swaps the 7x7/2 stem and max-pool for one 3x3 stride-1 convolution."""
     if small_input:
         stem = nn.Sequential(
@@ -74,26 +76,33 @@ def resnet(
             nn.ReLU(),
             nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
         )
-    layers = [stem]
-    channels = width
+    layers, info = [stem], []
+    channels, reduction = width, 1 if small_input else 4
     for i, num_residuals in enumerate(stages):
         out = width * 2**i
         layers.append(resnet_block(channels, out, num_residuals, first_block=i == 0, bias=bias))
+        reduction *= 1 if i == 0 else 2
+        info.append((str(i + 1), out, reduction))
         channels = out
-    return nn.Sequential(
-        *layers, nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.Linear(channels, num_classes)
+    return SequentialNet(
+        *layers,
+        nn.AdaptiveAvgPool2d((1, 1)),
+        nn.Flatten(),
+        nn.Linear(channels, num_classes),
+        head=len(layers),
+        stages=info,
     )
 
 
-def resnet18(*, num_classes: int = 1000, in_channels: int = 3) -> nn.Sequential:
+def resnet18(*, num_classes: int = 1000, in_channels: int = 3) -> SequentialNet:
     return resnet((2, 2, 2, 2), num_classes=num_classes, in_channels=in_channels)
 
 
-def resnet34(*, num_classes: int = 1000, in_channels: int = 3) -> nn.Sequential:
+def resnet34(*, num_classes: int = 1000, in_channels: int = 3) -> SequentialNet:
     return resnet((3, 4, 6, 3), num_classes=num_classes, in_channels=in_channels)
 
 
-def resnet18_small(*, num_classes: int = 10, in_channels: int = 1, width: int = 64) -> nn.Sequential:
+def resnet18_small(*, num_classes: int = 10, in_channels: int = 1, width: int = 64) -> SequentialNet:
     return resnet(
         (2, 2, 2, 2),
         num_classes=num_classes,

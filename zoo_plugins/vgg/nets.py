@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from zoo_core import SequentialNet
+
 from ..layers import FitPool2d
 
 ARCHS: dict[str, tuple[tuple[int, int], ...]] = {
@@ -25,13 +27,13 @@ def vgg_block(num_convs: int, in_channels: int, out_channels: int) -> nn.Sequent
 
 def vgg(
     arch: tuple[tuple[int, int], ...], *, num_classes: int, in_channels: int, dropout: float = 0.5
-) -> nn.Sequential:
+) -> SequentialNet:
     """The fit-pool is skipped at 224x224 and maps other sizes to the 7x7 fc input."""
     blocks = []
     for num_convs, out_channels in arch:
         blocks.append(vgg_block(num_convs, in_channels, out_channels))
         in_channels = out_channels
-    return nn.Sequential(
+    return SequentialNet(
         *blocks,
         FitPool2d((7, 7)),
         nn.Flatten(),
@@ -42,20 +44,22 @@ def vgg(
         nn.ReLU(),
         nn.Dropout(dropout),
         nn.Linear(4096, num_classes),
+        head=len(blocks),
+        stages=[(str(i), channels, 2 ** (i + 1)) for i, (_, channels) in enumerate(arch)],
     )
 
 
-def vgg11(*, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5) -> nn.Sequential:
+def vgg11(*, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5) -> SequentialNet:
     return vgg(ARCHS["vgg11"], num_classes=num_classes, in_channels=in_channels, dropout=dropout)
 
 
-def vgg13(*, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5) -> nn.Sequential:
+def vgg13(*, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5) -> SequentialNet:
     return vgg(ARCHS["vgg13"], num_classes=num_classes, in_channels=in_channels, dropout=dropout)
 
 
-def vgg16(*, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5) -> nn.Sequential:
+def vgg16(*, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5) -> SequentialNet:
     return vgg(ARCHS["vgg16"], num_classes=num_classes, in_channels=in_channels, dropout=dropout)
 
 
-def vgg19(*, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5) -> nn.Sequential:
+def vgg19(*, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5) -> SequentialNet:
     return vgg(ARCHS["vgg19"], num_classes=num_classes, in_channels=in_channels, dropout=dropout)

@@ -1,0 +1,154 @@
+"""A run's train, validation and test splits, from whatever a dataset plugin hands over, on the
+device and preprocessed as the recipe says; one function for the trainer and for evaluation.
+
+Tensors (an :class:`ImageSet`) stay resident. Samples (a :class:`SampleSet`) are decoded once
+into the decoded cache and kept resident when they fit the memory budget, and streamed by
+DataLoader workers when they do not (or when the user says so); the choice is named in
+``Splits.path``, which the run prints first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .data import load_dataset, split_indices
+from .device_data import BatchPrep, DeviceSplit, Split
+from .entries import DatasetSpec
+from .errors import ZooError
+from .interfaces import ImageSet, Samples, SampleSet
+from .recipe import Recipe
+from .samples import Picked, StreamSplit, memory_budget, resident, resident_bytes
+
+
+@dataclass
+class Splits:
+    """The splits of one run and the dataset as the run sees it (its classes and channels)."""
+
+    train: Split
+    val: Split
+    test: Split | None
+    dataset: DatasetSpec
+    path: str
+
+    def describe(self) -> str:
+        """One line: the dataset, the image counts and the data path."""
+        counts = f"{len(self.train):,} train / {len(self.val):,} val"
+        counts += f" / {len(self.test):,} test images" if self.test is not None else " images, no test split"
+        return f"data: {self.dataset.name} ({self.dataset.num_classes} classes), {counts}; {self.path}"
+
+
+@dataclass(frozen=True)
+class DataOptions:
+    """Where the data are and how they are served (parts of a run's settings)."""
+
+    data_dir: Path | None = None
+    download: bool = True
+    subset: int | None = None
+    cache: bool | None = None  # None: resident when it fits the memory budget, else streaming
+    workers: int | None = None  # DataLoader workers of the streaming path (default: up to 4)
+    interpolation: str = "bilinear"
+
+
+def load_splits(
+    spec: DatasetSpec,
+    recipe: Recipe,
+    *,
+    device: torch.device,
+    channels: int,
+    options: DataOptions,
+    channels_last: bool = False,
+) -> Splits:
+    """The recipe's splits of ``spec``'s data: its fixed validation split, or the recipe's
+    seeded share of the training images; images of varying size and mode (samples) become
+    ``channels`` channels at the recipe's input size."""
+    data = load_dataset(spec, data_dir=options.data_dir, download=options.download)
+    if isinstance(data, ImageSet):
+        described = spec.described(spec.classes, spec.in_channels or channels)
+    else:
+        described = spec.described(data.classes, channels)
+    if described.num_classes < 2:
+        raise ZooError(f"dataset {spec.name} has {described.num_classes} class; training needs at least two")
+    prep = BatchPrep(
+        mean=described.mean,
+        std=described.std,
+        input_size=recipe.input_size,
+        device=device,
+        channels_last=channels_last,
+    )
+    if options.subset:
+        data = data.subset(options.subset) if isinstance(data, ImageSet) else _subset(data, options.subset)
+    path = "resident (tensors from the dataset plugin)"
+    if isinstance(data, SampleSet):
+        parts = [s for s in (data.train, data.val, data.test) if s is not None]
+        size = resident_bytes(sum(len(s) for s in parts), channels, recipe.input_size)
+        keep = options.cache if options.cache is not None else size <= memory_budget()
+        workers = options.workers if options.workers is not None else min(4, os.cpu_count() or 1)
+        decode = {"channels": channels, "size": recipe.input_size, "interpolation": options.interpolation}
+        if not keep:
+            return _streamed(data, recipe, prep, described, workers, decode)
+        data = _decoded(data, workers, decode)
+        path = f"resident ({size / 2**20:,.0f} MiB decoded, cached in the zoo's data cache)"
+    return _resident(data, recipe, prep, described, path)
+
+
+def _subset(data: SampleSet, limit: int) -> SampleSet:
+    rest = max(limit // 5, 1)
+
+    def first(samples: Samples | None, n: int) -> Samples | None:
+        return None if samples is None else Picked(samples, range(min(n, len(samples))))
+
+    return dataclasses.replace(
+        data, train=first(data.train, limit), val=first(data.val, rest), test=first(data.test, rest)
+    )
+
+
+def _labels(samples: Samples) -> torch.Tensor:
+    return torch.tensor(list(samples.labels), dtype=torch.long)
+
+
+def _decoded(data: SampleSet, workers: int, decode: dict) -> ImageSet:
+    """``data`` decoded, each split as one tensor mapped from the decoded cache."""
+
+    def both(samples: Samples | None) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        if samples is None:
+            return None, None
+        return resident(samples, workers=workers, **decode), _labels(samples)
+
+    (train, train_labels), (test, test_labels), (val, val_labels) = map(
+        both, (data.train, data.test, data.val)
+    )
+    return ImageSet(train, train_labels, test, test_labels, val, val_labels)
+
+
+def _resident(data: ImageSet, recipe: Recipe, prep: BatchPrep, dataset: DatasetSpec, path: str) -> Splits:
+    if data.val_images is not None:
+        train = DeviceSplit(data.train_images, data.train_labels, prep)
+        val = DeviceSplit(data.val_images, data.val_labels, prep)
+    else:
+        train_idx, val_idx = split_indices(len(data.train_labels), recipe)
+        train = DeviceSplit(data.train_images[train_idx], data.train_labels[train_idx], prep)
+        val = DeviceSplit(data.train_images[val_idx], data.train_labels[val_idx], prep)
+    test = DeviceSplit(data.test_images, data.test_labels, prep) if data.test_images is not None else None
+    return Splits(train, val, test, dataset, path)
+
+
+def _streamed(
+    data: SampleSet, recipe: Recipe, prep: BatchPrep, dataset: DatasetSpec, workers: int, decode: dict
+) -> Splits:
+    if data.val is not None:
+        train, val = data.train, data.val
+    else:
+        train_idx, val_idx = split_indices(len(data.train), recipe)
+        train, val = Picked(data.train, train_idx.tolist()), Picked(data.train, val_idx.tolist())
+
+    def stream(samples: Samples) -> StreamSplit:
+        return StreamSplit(samples, prep, workers=workers, **decode)
+
+    test = stream(data.test) if data.test is not None else None
+    path = f"streaming ({workers} decoding workers; --data-cache keeps it resident)"
+    return Splits(stream(train), stream(val), test, dataset, path)

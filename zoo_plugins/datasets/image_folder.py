@@ -1,0 +1,127 @@
+"""Your own images, as torchvision's ImageFolder reads them: one sub-folder per class
+(``PATH/CLASS/*.png``), or ``PATH/train|val|test/CLASS/...`` for fixed splits.
+
+A built-in plugin on the same hook as any dataset plugin: it hands the zoo samples (PIL images
+of any size and mode, decoded when asked for); the zoo converts, resizes, caches or streams
+them. Class names come from the folder names, in sorted order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from pathlib import Path
+from typing import Any
+
+from zoo_core import SampleSet, ZooError, hookimpl
+
+SPLITS = ("train", "val", "test")
+SHOWN = 3  # unreadable files named in the warning
+
+
+@hookimpl
+def zoo_register_datasets(register):
+    register(
+        "image_folder",
+        load,
+        description="Your own images (zoo train MODEL --data PATH): one sub-folder per class, "
+        "PATH/CLASS/*.png, or PATH/train|val|test/CLASS/... for fixed splits; any image PIL reads.",
+    )
+
+
+class FolderSamples:
+    """The image files of one split and their labels; ``key`` changes when any file does."""
+
+    def __init__(self, files: list[Path], labels: list[int], key: str) -> None:
+        self.files, self.labels, self.key = files, labels, key
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> tuple[Any, int]:
+        from PIL import Image  # in the decoding worker
+
+        path = self.files[index]
+        try:
+            with Image.open(path) as image:
+                image.load()
+                return image.copy(), self.labels[index]
+        except (OSError, ValueError, Image.DecompressionBombError) as exc:
+            raise ZooError(f"cannot read image {path}: {exc}") from None
+
+
+def load(*, data_dir: Path | None = None, download: bool = True) -> SampleSet:
+    if data_dir is None:
+        raise ZooError("image_folder needs a folder of images: zoo train MODEL --data PATH")
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise ZooError(f"{root} is not a folder; --data takes a folder with one sub-folder per class")
+    folders = _subfolders(root)
+    splits = [name for name in SPLITS if name in folders]
+    if not splits:
+        classes = folders
+        return SampleSet(train=_scan(root, classes), classes=tuple(classes))
+    if "train" not in splits or set(folders) - set(SPLITS):
+        raise ZooError(
+            f"{root} has split folders ({', '.join(splits)}) "
+            + (
+                "but no train/"
+                if "train" not in splits
+                else f"beside others ({', '.join(set(folders) - set(SPLITS))})"
+            )
+            + ": use PATH/train/CLASS/... (val/ and test/ optional), or PATH/CLASS/... alone"
+        )
+    classes = _subfolders(root / "train")
+    found = {name: _scan(root / name, classes) for name in splits}
+    return SampleSet(
+        train=found["train"], val=found.get("val"), test=found.get("test"), classes=tuple(classes)
+    )
+
+
+def _subfolders(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _scan(folder: Path, classes: list[str]) -> FolderSamples:
+    """Every readable image under ``folder/CLASS/`` (sub-folders included), labelled by class."""
+    from PIL import Image, UnidentifiedImageError
+
+    if len(classes) < 2:
+        raise ZooError(
+            f"{folder} has {len(classes)} class folder{'' if len(classes) == 1 else 's'}"
+            f"{' (' + classes[0] + ')' if classes else ''}: put each class's images in its own "
+            "sub-folder, at least two classes"
+        )
+    extra = sorted(set(_subfolders(folder)) - set(classes))
+    if extra:
+        raise ZooError(f"{folder} has class folders the training split lacks: {', '.join(extra)}")
+    files: list[Path] = []
+    labels: list[int] = []
+    unreadable: list[Path] = []
+    digest = hashlib.sha256(str(folder.resolve()).encode())
+    for label, name in enumerate(classes):
+        candidates = sorted(
+            p for p in (folder / name).rglob("*") if p.is_file() and not p.name.startswith(".")
+        )
+        readable = 0
+        for path in candidates:
+            try:
+                with Image.open(path):
+                    pass
+            except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+                unreadable.append(path)
+                continue
+            stat = path.stat()
+            files.append(path)
+            labels.append(label)
+            digest.update(f"{path.relative_to(folder)}|{stat.st_size}|{stat.st_mtime_ns}|{label}\n".encode())
+            readable += 1
+        if folder.joinpath(name).is_dir() and not readable:
+            raise ZooError(f"class folder {folder / name} holds no readable images; add some or remove it")
+    if unreadable:
+        shown = ", ".join(str(p) for p in unreadable[:SHOWN]) + (" ..." if len(unreadable) > SHOWN else "")
+        warnings.warn(
+            f"skipped {len(unreadable)} file(s) under {folder} that are not readable images: {shown}",
+            stacklevel=2,
+        )
+    return FolderSamples(files, labels, digest.hexdigest())

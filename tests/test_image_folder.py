@@ -220,3 +220,17 @@ def test_freeze_features_trains_the_head_only(split_folder, tmp_path):
     features = [k for k in parent if int(k.split(".")[0]) < 6]
     assert features and all((trained[k] == parent[k]).all() for k in features)
     assert not (trained["11.weight"][:, :5] == 0).all()  # the new head learned
+
+
+def test_a_second_scan_of_an_unchanged_folder_opens_no_image(tmp_path, fashion, monkeypatch):
+    root = mixed_folder(tmp_path / "images", fashion, splits=False, per_class=5)
+    with pytest.warns(UserWarning, match="skipped 1 file"):
+        first = image_folder.load(data_dir=root)
+
+    def no_opening(*args, **kwargs):
+        raise AssertionError("an image was opened")
+
+    monkeypatch.setattr(Image, "open", no_opening)
+    with pytest.warns(UserWarning, match="skipped 1 file"):  # still said, from the remembered scan
+        again = image_folder.load(data_dir=root)
+    assert again.train.files == first.train.files and again.train.key == first.train.key

@@ -46,6 +46,12 @@ def flush_denormal(device: torch.device) -> Iterator[None]:
         torch.set_flush_denormal(False)
 
 
+def eval_batch_size(device: torch.device) -> int:
+    """Images per evaluation batch: small enough to stay in a CPU's caches (256 runs the lesson's
+    networks about twice as fast as 1024 on the 2-core CPUs here), large for a GPU."""
+    return 1024 if device.type == "cuda" else 256
+
+
 def sync_time(device: torch.device) -> float:
     """``time.perf_counter()`` once the device has finished its queued work."""
     if device.type == "cuda":

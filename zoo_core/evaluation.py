@@ -12,7 +12,7 @@ from torch import nn
 
 from .data import get_dataset
 from .device_data import Split
-from .devices import autocast
+from .devices import autocast, eval_batch_size
 from .distributed import Process, sum_across
 from .entries import DatasetSpec
 from .errors import ZooError
@@ -55,7 +55,7 @@ def evaluate(
     split: Split,
     *,
     num_classes: int,
-    batch_size: int = 1024,
+    batch_size: int | None = None,
     tta: bool = False,
     amp: bool = False,
     process: Process | None = None,
@@ -63,6 +63,7 @@ def evaluate(
     """Cross-entropy and accuracy over ``split`` (this process's shard of it under torchrun);
     ``tta`` also measures the average of the logits of each image and its mirror image."""
     process = process or Process()
+    batch_size = batch_size or eval_batch_size(split.device)
     model.eval()
     order = torch.arange(len(split), device=split.device)[process.rank :: process.world_size]
     # [loss, tta loss, tta correct, correct per class..., count per class...], summed on the device
@@ -100,7 +101,7 @@ def evaluate_model(
     device: torch.device | None = None,
     data_dir: Path | None = None,
     download: bool = True,
-    batch_size: int = 1024,
+    batch_size: int | None = None,
     channels: int | None = None,
     interpolation: str = "bilinear",
 ) -> tuple[Evaluation, DatasetSpec]:
@@ -139,7 +140,7 @@ def evaluate_weights(
     device: torch.device | None = None,
     data_dir: Path | None = None,
     download: bool = True,
-    batch_size: int = 1024,
+    batch_size: int | None = None,
     dataset: str | None = None,
 ) -> tuple[Evaluation, dict[str, Any]]:
     """Evaluate model ``name`` with trained weights (a tag, a file or a bundle) under the recipe

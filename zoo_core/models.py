@@ -9,10 +9,11 @@ channels asked for), or None when it is freshly initialised, as timm's models ca
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -153,20 +154,66 @@ def _create(
 def _built_from(
     spec: ModelSpec, state: dict[str, torch.Tensor], *, classes: int, channels: int, **builder_kwargs: Any
 ) -> torch.nn.Module | None:
-    """The model built without initialising its weights (on the meta device) and given the
-    loaded tensors themselves, which skips work the load would overwrite; None when the tensors
-    do not fit it exactly, or it keeps state outside its state dict, for the checked path."""
-    import torch  # the weights are loaded, so torch is loaded already
-
-    with torch.device("meta"):
+    """The model built without initialising its weights and given the loaded tensors
+    themselves, which skips work the load would overwrite; None when the tensors do not fit it
+    exactly, for the checked path."""
+    with _initialisers_skipped():
         model = build(spec, num_classes=classes, in_channels=channels, **builder_kwargs)
     own = model.state_dict()
     if own.keys() != state.keys() or any(own[k].shape != state[k].shape for k in own):
         return None
     model.load_state_dict(state, assign=True)
-    if any(t.is_meta for t in (*model.parameters(), *model.buffers())):
-        return None
     return model
+
+
+# torch.nn.init's fills; tensors are still allocated, only not filled.
+INITIALISERS = (
+    "uniform_",
+    "normal_",
+    "trunc_normal_",
+    "constant_",
+    "ones_",
+    "zeros_",
+    "eye_",
+    "dirac_",
+    "xavier_uniform_",
+    "xavier_normal_",
+    "kaiming_uniform_",
+    "kaiming_normal_",
+    "orthogonal_",
+    "sparse_",
+)
+
+
+@contextlib.contextmanager
+def _initialisers_skipped() -> Iterator[None]:
+    """``torch.nn.init``'s fills do nothing while a model whose every parameter is about to be
+    replaced is built, as transformers' ``no_init_weights`` does. (Building on the meta device
+    skips them too, but an ``init.normal_`` there imports torch._dynamo: a second, cold.)
+    Not thread-safe: another thread initialising a model meanwhile would skip its fills too."""
+    from torch.nn import init  # the weights are loaded, so torch is loaded already
+
+    saved = {name: getattr(init, name) for name in INITIALISERS if hasattr(init, name)}
+    for name in saved:
+        setattr(init, name, _unfilled)
+    try:
+        yield
+    finally:
+        for name, function in saved.items():
+            setattr(init, name, function)
+
+
+def _unfilled(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+    return tensor
+
+
+def skeleton(name: str, **kwargs: Any) -> torch.nn.Module:
+    """Model ``name`` on the meta device with nothing initialised: its structure, shapes and
+    parameter count for no memory and no time (``zoo info``, ``zoo plugins --check``)."""
+    import torch  # heavy: only when a model is built
+
+    with torch.device("meta"), _initialisers_skipped():
+        return create_model(name, **kwargs)
 
 
 def build(

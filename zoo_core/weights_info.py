@@ -208,7 +208,7 @@ def convert_image(image: Any, *, mode: str) -> Any:
         scale = 255 / 65535 if image.mode.startswith("I") else 255  # 16-bit counts, or 0..1 floats
         deep = np.asarray(image, dtype=np.float64)
         image = Image.fromarray(np.rint(deep * scale).clip(0, 255).astype(np.uint8), "L")
-    return image.convert(mode)
+    return image if image.mode == mode else image.convert(mode)
 
 
 def _recipe(value: Any) -> Recipe:

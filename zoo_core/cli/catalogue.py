@@ -10,7 +10,7 @@ import click
 from .. import plugins
 from ..errors import PluginWarning, ZooError
 from ..manifest import CARD_HEADERS, CARD_RIGHT, card_rows
-from ..models import count_params, create_model, get_model_spec, list_models
+from ..models import count_params, create_model, get_model_spec, list_models, skeleton
 from .app import cli, echo_json, echo_table, parse_shape, shape_text
 
 
@@ -49,14 +49,11 @@ def list_command(pattern: str | None, pretrained: bool, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def info(name: str, as_json: bool) -> None:
     """Describe model NAME: parameters, FLOPs at its default input, recipe and plugin."""
-    import torch  # heavy: only to count FLOPs
-
     from ..parts import has_parts  # imports torch
     from ..summary import count_flops  # imports torch
 
     spec = get_model_spec(name)
-    with torch.device("meta"):  # shapes only: no memory, no weight initialisation
-        model = create_model(name)
+    model = skeleton(name)
     flops = count_flops(model, spec.input_shape)
     stages = list(model.feature_info) if has_parts(model) else None
     if as_json:
@@ -176,15 +173,13 @@ def plugins_command(as_json: bool, check: bool) -> None:
 
 def _check_models() -> None:
     """One line per model: its declared and counted parameters, or why it cannot be built."""
-    import torch  # heavy: only to build the models
-
     problems = 0
     for name in list_models():
         spec = get_model_spec(name)
         try:
-            with torch.device("meta"), warnings.catch_warnings():
+            with warnings.catch_warnings():
                 warnings.simplefilter("ignore", PluginWarning)  # the line below says it
-                counted = count_params(create_model(name))
+                counted = count_params(skeleton(name))
         except ZooError as exc:
             problems += 1
             click.echo(f"FAILED  {name}: {exc}")

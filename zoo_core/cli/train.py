@@ -178,7 +178,11 @@ def launch_torchrun(nproc: int) -> int:
 @click.argument("name")
 @click.option("--weights", "weights", required=True, help=f"{WEIGHTS_HELP} E.g. a run's best.safetensors.")
 @click.option("--split", type=click.Choice(["test", "val"]), default="test", show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=1024, show_default=True)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    help="Images per batch (default: 256 on the CPU, 1024 on a GPU).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.option(
     "--data",
@@ -190,7 +194,7 @@ def eval_command(
     name: str,
     weights: str,
     split: str,
-    batch_size: int,
+    batch_size: int | None,
     as_json: bool,
     data: Path | None,
     device: str | None,

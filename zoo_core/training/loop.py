@@ -194,7 +194,7 @@ def _final_report(trainer: Trainer, run: Run) -> dict[str, Any]:
     process, state = trainer.process, trainer.state
     best = from_main(process, load_weights(run.best_path)[0] if process.is_main else None)
     trainer.model.load_state_dict(best)
-    test = trainer.evaluate(trainer.test_split) if trainer.test_split is not None else None
+    test = trainer.evaluate(trainer.test_split, tta=True) if trainer.test_split is not None else None
     val = min(run.history, key=lambda m: m["val_loss"])
     return {
         "model": run.model,

@@ -24,7 +24,7 @@ class Settings:
     data_cache: bool | None = None  # None: resident when the decoded images fit the memory budget
     workers: int | None = None
     weights: str | None = None  # the trained weights the run starts from (fine-tuning)
-    eval_batch_size: int = 1024
+    eval_batch_size: int | None = None  # None: the device's (devices.eval_batch_size)
 
     def __post_init__(self) -> None:
         if self.max_steps is not None and self.max_steps < 1:

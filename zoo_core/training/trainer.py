@@ -214,13 +214,16 @@ class Trainer:
             "lr": lr,
         }
 
-    def evaluate(self, split: Split) -> Evaluation:
+    def evaluate(self, split: Split, *, tta: bool = False) -> Evaluation:
+        """Loss and accuracy over ``split``; with ``tta`` also the recipe's test-time
+        augmentation, when it has one (the final test: per-epoch validation decides on the
+        single pass, so it spends nothing on flips)."""
         return evaluate(
             self.model,
             split,
             num_classes=self.dataset.num_classes,
             batch_size=self.settings.eval_batch_size,
-            tta=self.recipe.tta,
+            tta=tta and self.recipe.tta,
             amp=self.amp,
             process=self.process,
         )

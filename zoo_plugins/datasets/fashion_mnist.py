@@ -5,7 +5,7 @@ It registers through the ``zoo`` entry points like any third-party dataset plugi
 Where it looks, in order: ``--data-dir`` / ``$ZOO_DATA_DIR``, the user cache, Debian's
 ``dataset-fashion-mnist`` package (whose ``.gz`` files were recompressed, so torchvision's md5
 check of them fails while the unpacked files are byte-identical: they are unpacked, not
-checked), and last torchvision's download. The files are read with numpy and checked.
+checked), and last torchvision's download. The files are checked and mapped with numpy.
 """
 
 from __future__ import annotations
@@ -96,15 +96,17 @@ SPLIT_SIZES = {"train": 60_000, "t10k": 10_000}
 
 
 def read(root: Path) -> ImageSet:
-    """The four idx files under ``root``, read with numpy (no torchvision import) and checked:
-    magic number, dimensions and length, so a damaged file is one error naming it."""
+    """The four idx files under ``root``, checked (magic number, dimensions and length, so a
+    damaged file is one error naming it) and mapped into memory: an unpacked idx file already
+    is the decoded uint8 array, so it serves as its own decoded cache, read with numpy (no
+    torchvision import) and never copied."""
     import torch  # heavy: only when the data is read
 
     arrays = {}
     for name in RAW_FILES:
         split, kind = name.split("-")[:2]
         dims = (SPLIT_SIZES[split], 28, 28) if kind == "images" else (SPLIT_SIZES[split],)
-        arrays[f"{split}-{kind}"] = torch.from_numpy(read_idx(raw_folder(root) / name, dims).copy())
+        arrays[f"{split}-{kind}"] = torch.from_numpy(read_idx(raw_folder(root) / name, dims))
     return ImageSet(
         arrays["train-images"].unsqueeze(1),
         arrays["train-labels"].long(),
@@ -114,24 +116,27 @@ def read(root: Path) -> ImageSet:
 
 
 def read_idx(path: Path, dims: tuple[int, ...]) -> np.ndarray:
-    """An idx file of unsigned bytes with the dimensions ``dims`` (LeCun's MNIST format)."""
+    """An idx file of unsigned bytes with the dimensions ``dims`` (LeCun's MNIST format),
+    mapped copy-on-write: writable for torch, the file itself untouched."""
     import numpy as np  # comes with torch
 
-    data = path.read_bytes()
     header = 4 + 4 * len(dims)
-    found = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(len(dims)))
+    with path.open("rb") as file:
+        head = file.read(header)
+    size = path.stat().st_size
+    found = tuple(int.from_bytes(head[4 + 4 * i : 8 + 4 * i], "big") for i in range(len(dims)))
     why = None
-    if len(data) < header or data[:4] != bytes((0, 0, 8, len(dims))):
+    if len(head) < header or head[:4] != bytes((0, 0, 8, len(dims))):
         why = "not an idx file of unsigned bytes"
     elif found != dims:
         why = f"its dimensions are {found}, not {dims}"
-    elif len(data) != header + int(np.prod(dims)):
-        why = f"it holds {len(data) - header:,} bytes of data, not {int(np.prod(dims)):,}"
+    elif size != header + int(np.prod(dims)):
+        why = f"it holds {size - header:,} bytes of data, not {int(np.prod(dims)):,}"
     if why:
         raise ZooError(
             f"{path} is damaged: {why}; delete it to have Fashion-MNIST unpacked or downloaded again"
         )
-    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
+    return np.memmap(path, dtype=np.uint8, mode="c", offset=header, shape=dims)
 
 
 def not_found_message(roots: list[Path], why: str) -> str:

@@ -9,11 +9,14 @@ them. Class names come from the folder names, in sorted order.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from zoo_core import SampleSet, ZooError, hookimpl
+from zoo_core import SampleSet, ZooError, hookimpl, user_cache_dir, write_json
 
 SPLITS = ("train", "val", "test")
 SHOWN = 3  # unreadable files named in the warning
@@ -32,7 +35,7 @@ def zoo_register_datasets(register):
 class FolderSamples:
     """The image files of one split and their labels; ``key`` changes when any file does."""
 
-    def __init__(self, files: list[Path], labels: list[int], key: str) -> None:
+    def __init__(self, files: list[str], labels: list[int], key: str) -> None:
         self.files, self.labels, self.key = files, labels, key
 
     def __len__(self) -> int:
@@ -43,9 +46,9 @@ class FolderSamples:
 
         path = self.files[index]
         try:
-            with Image.open(path) as image:
-                image.load()
-                return image.copy(), self.labels[index]
+            image = Image.open(path)
+            image.load()  # reads the pixels and closes the file
+            return image, self.labels[index]
         except (OSError, ValueError, Image.DecompressionBombError) as exc:
             raise ZooError(f"cannot read image {path}: {exc}") from None
 
@@ -84,8 +87,6 @@ def _subfolders(folder: Path) -> list[str]:
 
 def _scan(folder: Path, classes: list[str]) -> FolderSamples:
     """Every readable image under ``folder/CLASS/`` (sub-folders included), labelled by class."""
-    from PIL import Image, UnidentifiedImageError
-
     if len(classes) < 2:
         raise ZooError(
             f"{folder} has {len(classes)} class folder{'' if len(classes) == 1 else 's'}"
@@ -95,33 +96,64 @@ def _scan(folder: Path, classes: list[str]) -> FolderSamples:
     extra = sorted(set(_subfolders(folder)) - set(classes))
     if extra:
         raise ZooError(f"{folder} has class folders the training split lacks: {', '.join(extra)}")
-    files: list[Path] = []
-    labels: list[int] = []
-    unreadable: list[Path] = []
+    listing: list[tuple[str, int]] = []  # paths relative to folder: strings, for speed at 100k files
     digest = hashlib.sha256(str(folder.resolve()).encode())
     for label, name in enumerate(classes):
-        candidates = sorted(
-            p for p in (folder / name).rglob("*") if p.is_file() and not p.name.startswith(".")
-        )
-        readable = 0
-        for path in candidates:
-            try:
-                with Image.open(path):
-                    pass
-            except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-                unreadable.append(path)
-                continue
-            stat = path.stat()
-            files.append(path)
-            labels.append(label)
-            digest.update(f"{path.relative_to(folder)}|{stat.st_size}|{stat.st_mtime_ns}|{label}\n".encode())
-            readable += 1
-        if folder.joinpath(name).is_dir() and not readable:
+        for path, stat in sorted(_files(folder, name)):
+            listing.append((path, label))
+            digest.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}|{label}\n".encode())
+    key = digest.hexdigest()
+    unreadable = _unreadable(folder, [path for path, _ in listing], key)
+    kept = [(path, label) for path, label in listing if path not in unreadable]
+    for label, name in enumerate(classes):
+        if not any(found == label for _, found in kept):
             raise ZooError(f"class folder {folder / name} holds no readable images; add some or remove it")
     if unreadable:
-        shown = ", ".join(str(p) for p in unreadable[:SHOWN]) + (" ..." if len(unreadable) > SHOWN else "")
+        shown = ", ".join(str(folder / p) for p in sorted(unreadable)[:SHOWN]) + (
+            " ..." if len(unreadable) > SHOWN else ""
+        )
         warnings.warn(
             f"skipped {len(unreadable)} file(s) under {folder} that are not readable images: {shown}",
             stacklevel=2,
         )
-    return FolderSamples(files, labels, digest.hexdigest())
+    base = str(folder)
+    return FolderSamples([os.path.join(base, path) for path, _ in kept], [label for _, label in kept], key)
+
+
+def _files(folder: Path, relative: str) -> Iterator[tuple[str, os.stat_result]]:
+    """Every file under ``folder/relative`` that is not hidden, as a path relative to
+    ``folder``, with its stat (one ``scandir`` pass, no Path objects)."""
+    with os.scandir(folder / relative) as entries:
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = f"{relative}/{entry.name}"
+            if entry.is_dir():
+                yield from _files(folder, path)
+            elif entry.is_file():
+                yield path, entry.stat()
+
+
+def _unreadable(folder: Path, files: list[str], key: str) -> set[str]:
+    """The files PIL cannot open, found by opening each header once per state of the folder
+    (``key``): the answer is kept in the zoo's data cache, so a later run only lists and stats."""
+    from PIL import Image, UnidentifiedImageError
+
+    remembered = user_cache_dir() / "folders" / f"{key[:40]}.json"
+    try:
+        return set(json.loads(remembered.read_text())["unreadable"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # not scanned in this state yet, or the note is damaged: scan again
+    found = set()
+    for path in files:
+        try:
+            with Image.open(folder / path):
+                pass
+        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+            found.add(path)
+    try:
+        remembered.parent.mkdir(parents=True, exist_ok=True)
+        write_json(remembered, {"unreadable": sorted(found)})
+    except OSError:
+        pass  # a cache that cannot be written costs the next run a scan, nothing more
+    return found

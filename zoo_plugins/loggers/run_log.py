@@ -7,6 +7,7 @@ It is a plugin on the trainer's hooks, exactly as a third-party logger would be.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +16,8 @@ from zoo_core import Run, atomic_path, hookimpl, write_bytes
 
 @hookimpl
 def zoo_train_start(run: Run) -> None:
+    # matplotlib takes ~0.6 s to import: done while the first epoch trains, ready for the curves
+    threading.Thread(target=_import_pyplot, name="zoo-import-pyplot", daemon=True).start()
     if run.data:
         print(run.data, flush=True)
     subset = run.settings.get("subset")
@@ -54,12 +57,18 @@ def zoo_train_end(run: Run, report: Mapping[str, Any]) -> None:
     print(f"{report['stopped']}; best epoch {report['best_epoch']}: {result} ({run.directory})", flush=True)
 
 
-def plot_curves(run: Run) -> None:
-    """Loss and accuracy per epoch, training and validation, with the best epoch marked."""
-    import matplotlib  # heavy: only at the end of a run
+def _import_pyplot() -> Any:
+    import matplotlib  # heavy: only for a run's curves
 
     matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    from matplotlib import pyplot  # heavy, as matplotlib
+
+    return pyplot
+
+
+def plot_curves(run: Run) -> None:
+    """Loss and accuracy per epoch, training and validation, with the best epoch marked."""
+    plt = _import_pyplot()
 
     epochs = [m["epoch"] for m in run.history]
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4))

@@ -51,6 +51,11 @@ class RegisterModel(Protocol):
         ``recipes``: others a user picks by name. ``description``: one or two sentences for
         ``zoo info``; ``tags``: words to group models by. ``weights``: the trained weights, one
         :class:`WeightsInfo` per tag, each with its ``file`` and ``sha256``.
+
+        A builder opts into named parts by returning a module with ``forward_features``,
+        ``forward_head``, ``reset_classifier`` and ``feature_info`` (``zoo_core.SequentialNet``
+        is one): ``features_only``, ``--freeze-features`` and ``zoo info``'s stages then work
+        for it (see :mod:`zoo_core.parts`).
         """
 
 

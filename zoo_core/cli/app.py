@@ -9,17 +9,20 @@ unwinds like Ctrl-C, so temporary files are removed before the process ends.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import errno
 import json
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -143,4 +146,28 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _terminate)
     warnings.formatwarning = _one_line_warning  # type: ignore[assignment]
     warnings.simplefilter("default", PluginWarning)
-    cli()
+    try:
+        cli()
+    except SystemExit as done:  # click ends every command this way
+        if "torch" not in sys.modules:
+            raise
+        _leave(done.code)
+
+
+def _leave(code: int | str | None) -> NoReturn:
+    """End the process once a command that loaded torch is done, without Python's teardown of
+    its thousands of modules (0.7 s with torch, 1.1 s with torch._dynamo, on the 2-core CPUs
+    here), which a finished command does not need. Everything a normal exit does for the
+    command's sake still happens first: other threads are waited for, exit handlers run
+    (multiprocessing's stops DataLoader workers) and output is flushed."""
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+        code = 1
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe has nothing left to flush
+            stream.flush()
+    os._exit(code or 0)

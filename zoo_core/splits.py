@@ -72,7 +72,10 @@ def load_splits(
     else:
         described = spec.described(data.classes, channels)
     if described.num_classes < 2:
-        raise ZooError(f"dataset {spec.name} has {described.num_classes} class; training needs at least two")
+        raise ZooError(
+            f"dataset {spec.name} (plugin {spec.origin}) names {described.num_classes} classes; training "
+            "needs at least two: register it with classes=(...), or return a SampleSet that names them"
+        )
     prep = BatchPrep(
         mean=described.mean,
         std=described.std,

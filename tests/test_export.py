@@ -178,7 +178,7 @@ def test_export_mistakes_are_one_line_errors(zoo_cli, args, message) -> None:
 
 
 def test_export_help_lists_the_registered_formats(zoo_cli) -> None:
-    assert "Export format, repeatable: onnx, safetensors." in " ".join(
+    assert "Export format, repeatable: onnx, pt2, safetensors." in " ".join(
         zoo_cli("export", "--help").output.split()
     )
 
@@ -194,3 +194,31 @@ def test_bench_times_three_runtimes(zoo_cli) -> None:
     assert all(r["p50_ms"] > 0 and r["p90_ms"] >= r["p50_ms"] and r["runs"] >= 10 for r in rows.values())
     text = zoo_cli("bench", "lenet5", "--batch-sizes", "2", "--seconds", "0.02").output
     assert "onnxruntime" in text and "images/s" in text
+
+
+@pytest.mark.parametrize("name", zoo.list_models())
+def test_every_model_exports_an_exported_program_that_runs_without_the_zoo(name: str, tmp_path: Path) -> None:
+    spec = zoo.get_model_spec(name)
+    (report,) = export_model(name, ["pt2"], tmp_path)
+    check_files([report], tmp_path)
+    assert report["check"] == "reloaded with torch.export.load, logits match at batch 1, 3, 8"
+    program = torch.export.load(report["path"])
+    model = zoo.create_model(name).eval()
+    model.load_state_dict(program.state_dict, strict=False)  # the program holds the exported weights
+    x = torch.randn(5, *spec.input_shape)  # a batch size the parity gate did not use
+    with torch.no_grad():
+        torch.testing.assert_close(program.module()(x), model(x), atol=1e-5, rtol=1e-4)
+
+
+def test_a_pt2_parity_failure_keeps_no_file(tmp_path: Path, monkeypatch) -> None:
+    real_load = torch.export.load
+
+    def drifted(path):  # a program whose reload gives other logits than the model
+        program = real_load(path)
+        module = program.module()
+        return type("Loaded", (), {"module": lambda self: lambda x: module(x) + 1.0})()
+
+    monkeypatch.setattr(torch.export, "load", drifted)
+    with pytest.raises(ExportError, match="pt2 parity failed for lenet5 at batch 1"):
+        export_model("lenet5", ["pt2"], tmp_path)
+    assert list(tmp_path.iterdir()) == []

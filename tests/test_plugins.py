@@ -21,6 +21,7 @@ BUILTIN_PLUGINS = {
     "image_folder",
     "lenet",
     "onnx",
+    "pt2",
     "resnet",
     "run_log",
     "safetensors",

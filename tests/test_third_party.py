@@ -140,7 +140,7 @@ def test_a_plugin_reusing_a_builtin_name_is_an_error_naming_both(tmp_path) -> No
 
 def test_a_third_party_exporter_is_offered_and_works(example_site, tmp_path) -> None:
     helped = " ".join(zoo("export", "--help", site=example_site).stdout.split())
-    assert "onnx, safetensors, torchscript" in helped
+    assert "onnx, pt2, safetensors, torchscript" in helped
     assert "--torchscript Write NAME.torchscript.pt" in helped  # the format's shortcut
     assert "--freeze / --no-freeze Freeze the traced module" in helped  # the exporter's own option
     result = zoo(

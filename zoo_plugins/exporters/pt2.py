@@ -1,0 +1,68 @@
+"""The ExportedProgram exporter: ``torch.export`` with a dynamic batch, saved with
+``torch.export.save`` (``.pt2``), and kept only if the program loaded back with
+``torch.export.load`` gives the model's logits at several batch sizes. The program runs
+without the zoo or the plugin that built the model (``torch.export.load(path).module()``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
+from typing import Any
+
+from zoo_core import ExporterOption, ExportError, ExportJob, hookimpl
+
+PARITY_BATCH_SIZES = (1, 3, 8)
+
+OPTIONS = (
+    ExporterOption("pt2_atol", float, 1e-5, "pt2 parity: absolute tolerance on the logits.", min=0),
+    ExporterOption("pt2_rtol", float, 1e-4, "pt2 parity: relative tolerance on the logits.", min=0),
+)
+
+
+@hookimpl
+def zoo_register_exporters(register):
+    register(
+        "pt2",
+        export_pt2,
+        suffix=".pt2",
+        description="torch.export ExportedProgram (dynamic batch), kept only if the reloaded program "
+        "matches the model.",
+        options=OPTIONS,
+    )
+
+
+def export_pt2(job: ExportJob, path: Path) -> dict[str, Any]:
+    import torch
+
+    model = job.model.eval()
+    argument = next(iter(inspect.signature(model.forward).parameters))
+    batch = torch.export.Dim("batch", min=1, max=4096)
+    try:
+        program = torch.export.export(model, (job.example,), dynamic_shapes={argument: {0: batch}})
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ExportError(f"torch.export failed for {job.model_name}: {first}") from None
+    torch.export.save(program, path, extra_files={"zoo.json": json.dumps(job.metadata)})
+    loaded = torch.export.load(path).module()
+    generator = torch.Generator().manual_seed(0)
+    worst = 0.0
+    for size in PARITY_BATCH_SIZES:
+        x = torch.randn((size, *job.input_shape), generator=generator)
+        with torch.no_grad():
+            expected, found = model(x), loaded(x)
+        excess = ((found - expected).abs() - job.options["pt2_rtol"] * expected.abs()).max().item()
+        worst = max(worst, excess)
+        if found.shape != expected.shape or excess > job.options["pt2_atol"]:
+            raise ExportError(
+                f"pt2 parity failed for {job.model_name} at batch {size}: the reloaded program's "
+                f"logits differ by {excess:.3g} beyond the relative tolerance, over the atol of "
+                f"{job.options['pt2_atol']:g}"
+            )
+    sizes = ", ".join(map(str, PARITY_BATCH_SIZES))
+    return {
+        "check": f"reloaded with torch.export.load, logits match at batch {sizes}",
+        "worst_excess": worst,
+        "summary": [f"parity with the model at batch sizes {sizes}: passed"],
+    }

@@ -112,6 +112,15 @@ def image_folder(scratch: Path, classes: dict[str, int], *, junk: int = 0) -> Pa
     return root
 
 
+def truncated_image(folder: Path) -> Path:
+    """``folder`` with a noisy PNG cut in half: PIL opens its header, decoding fails."""
+    noise = torch.randint(0, 256, (28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    picture = folder / "cat" / "cut.png"
+    Image.fromarray(noise.numpy(), "L").save(picture)
+    picture.write_bytes(picture.read_bytes()[: picture.stat().st_size // 2])
+    return folder
+
+
 def train_on(folder: Path, out: Path) -> list[str]:
     return ["train", "fashion_cnn", "--data", str(folder), "--epochs", "1", "--out", str(out / "run")]
 
@@ -255,6 +264,11 @@ FAULTS = [
         "a test split with a class the training split lacks",
         lambda d, out: train_on(image_folder(d, {"train/cat": 2, "train/dog": 2, "test/cow": 2}), out),
         "has class folders the training split lacks: cow",
+    ),
+    Fault(
+        "an image that opens but cannot be decoded",
+        lambda d, out: train_on(truncated_image(image_folder(d, {"cat": 4, "dog": 4})), out),
+        "cannot decode an image: cannot read image",
     ),
     Fault(
         "an image folder and a dataset folder at once",

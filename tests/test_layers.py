@@ -46,6 +46,7 @@ LAYERS = {
         "zoo_core.distributed",
         "zoo_core.device_data",
         "zoo_core.parts",
+        "zoo_core.facts",
         "zoo_core.samples",
         "zoo_core.splits",
         "zoo_core.evaluation",

@@ -9,6 +9,7 @@ import click
 
 from .. import plugins
 from ..errors import PluginWarning, ZooError
+from ..facts import model_facts
 from ..manifest import CARD_HEADERS, CARD_RIGHT, card_rows
 from ..models import count_params, create_model, get_model_spec, list_models, skeleton
 from .app import cli, echo_json, echo_table, parse_shape, shape_text
@@ -49,13 +50,9 @@ def list_command(pattern: str | None, pretrained: bool, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def info(name: str, as_json: bool) -> None:
     """Describe model NAME: parameters, FLOPs at its default input, recipe and plugin."""
-    from ..parts import has_parts  # imports torch
-    from ..summary import count_flops  # imports torch
-
     spec = get_model_spec(name)
-    model = skeleton(name)
-    flops = count_flops(model, spec.input_shape)
-    stages = list(model.feature_info) if has_parts(model) else None
+    facts = model_facts(spec)
+    flops, stages = facts["flops"], facts["feature_info"]
     if as_json:
         echo_json({**spec.to_dict(), "flops": flops, "feature_info": stages})
         return

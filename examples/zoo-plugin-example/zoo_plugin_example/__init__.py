@@ -1,5 +1,5 @@
 """An example third-party zoo plugin: registers ``tinynet``, a two-layer CNN for 28x28 images,
-with trained weights listed in the package's own ``manifest.json``, and a ``torchscript``
+with trained weights listed in the package's own ``manifest.json``, and an ``npz``
 export format."""
 
 from pathlib import Path
@@ -30,13 +30,9 @@ def zoo_register_models(register):
 @hookimpl
 def zoo_register_exporters(register):
     register(
-        "torchscript",
-        "zoo_plugin_example.torchscript:export_torchscript",
-        suffix=".torchscript.pt",
-        description="TorchScript (torch.jit.trace), reloaded and compared before it is kept.",
-        options=[
-            ExporterOption(
-                "freeze", bool, False, "Freeze the traced module for inference (torch.jit.freeze)."
-            )
-        ],
+        "npz",
+        "zoo_plugin_example.npz:export_npz",
+        suffix=".npz",
+        description="The weights as a NumPy .npz archive with the metadata, read back before it is kept.",
+        options=[ExporterOption("compress", bool, False, "Compress the arrays (numpy.savez_compressed).")],
     )

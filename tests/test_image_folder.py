@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 import zoo_core as zoo
@@ -130,9 +131,7 @@ def test_a_changed_file_invalidates_the_decoded_cache(tmp_path, fashion):
 
     def train_pixels():
         options = DataOptions(data_dir=root, cache=True, workers=0)
-        splits = load_splits(
-            spec, recipe, device=__import__("torch").device("cpu"), channels=1, options=options
-        )
+        splits = load_splits(spec, recipe, device=torch.device("cpu"), channels=1, options=options)
         return splits.train.images.clone(), set(decoded_cache().glob("*.npy"))
 
     first, cached = train_pixels()
@@ -162,7 +161,7 @@ def test_images_of_any_mode_become_the_models_channels(tmp_path):
         zoo.get_recipe("resnet18", dataset="image_folder", val_fraction=0.0),
     )
     options = DataOptions(data_dir=root, cache=False, workers=0)
-    splits = load_splits(spec, recipe, device=__import__("torch").device("cpu"), channels=3, options=options)
+    splits = load_splits(spec, recipe, device=torch.device("cpu"), channels=3, options=options)
     x, _ = next(splits.train.batches(8))
     assert len(data.train) == 4 and x.shape == (4, 3, *recipe.input_size)
     white = data.classes.index("gray16")  # 16-bit white stays white, not clipped

@@ -171,6 +171,11 @@ def resident(
     return torch.from_numpy(array)
 
 
+def labels_of(samples: Samples) -> torch.Tensor:
+    """Every label of ``samples`` as an int64 tensor, without decoding an image."""
+    return torch.tensor(list(samples.labels), dtype=torch.long)
+
+
 def resident_bytes(count: int, channels: int, size: tuple[int, int]) -> int:
     return count * channels * size[0] * size[1]
 
@@ -202,7 +207,7 @@ class StreamSplit(Split):
         workers: int,
     ) -> None:
         self.decoded = Decoded(samples, channels=channels, size=size, interpolation=interpolation)
-        self.labels = torch.tensor(list(samples.labels), dtype=torch.long)
+        self.labels = labels_of(samples)
         self.prep, self.device, self.workers = prep, prep.device, workers
 
     def _serve(

@@ -22,7 +22,7 @@ from .entries import DatasetSpec
 from .errors import ZooError
 from .interfaces import ImageSet, Samples, SampleSet
 from .recipe import Recipe
-from .samples import Picked, StreamSplit, memory_budget, resident, resident_bytes
+from .samples import Picked, StreamSplit, labels_of, memory_budget, resident, resident_bytes
 
 
 @dataclass
@@ -110,17 +110,13 @@ def _subset(data: SampleSet, limit: int) -> SampleSet:
     )
 
 
-def _labels(samples: Samples) -> torch.Tensor:
-    return torch.tensor(list(samples.labels), dtype=torch.long)
-
-
 def _decoded(data: SampleSet, workers: int, decode: dict) -> ImageSet:
     """``data`` decoded, each split as one tensor mapped from the decoded cache."""
 
     def both(samples: Samples | None) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         if samples is None:
             return None, None
-        return resident(samples, workers=workers, **decode), _labels(samples)
+        return resident(samples, workers=workers, **decode), labels_of(samples)
 
     (train, train_labels), (test, test_labels), (val, val_labels) = map(
         both, (data.train, data.test, data.val)

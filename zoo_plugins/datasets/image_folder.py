@@ -105,8 +105,9 @@ def _scan(folder: Path, classes: list[str]) -> FolderSamples:
     key = digest.hexdigest()
     unreadable = _unreadable(folder, [path for path, _ in listing], key)
     kept = [(path, label) for path, label in listing if path not in unreadable]
+    present = {label for _, label in kept}
     for label, name in enumerate(classes):
-        if not any(found == label for _, found in kept):
+        if label not in present:
             raise ZooError(f"class folder {folder / name} holds no readable images; add some or remove it")
     if unreadable:
         shown = ", ".join(str(folder / p) for p in sorted(unreadable)[:SHOWN]) + (

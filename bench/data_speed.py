@@ -28,14 +28,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 import numpy as np
 import torch
-from machine import describe
 from PIL import Image
 
 from zoo_core import get_recipe, user_cache_dir
+from zoo_core.devices import cpu_description as describe
 from zoo_core.distributed import Process
 from zoo_core.samples import decode, decoded_cache, resident
 from zoo_core.training import Settings, Trainer

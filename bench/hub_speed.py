@@ -29,10 +29,9 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from zoo_core.devices import cpu_description as describe
 
-from machine import describe  # noqa: E402 - the bench folder is not a package
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def median_time(action: Callable[[], object], repeat: int) -> float:

@@ -22,6 +22,7 @@ from zoo_core.run import Run
 from zoo_core.training import Settings
 
 from .helpers import ROOT
+from .test_quantize import train_on_two_tones, two_tone_folder
 
 SHIPPED = ROOT / "weights" / "lenet5-fashion_mnist.safetensors"
 
@@ -119,6 +120,17 @@ def truncated_image(folder: Path) -> Path:
     Image.fromarray(noise.numpy(), "L").save(picture)
     picture.write_bytes(picture.read_bytes()[: picture.stat().st_size // 2])
     return folder
+
+
+def constant_calibration(scratch: Path, out: Path) -> list[str]:
+    """An int8 export of weights trained on a two-class folder, calibrated on a copy of the
+    folder whose training images are one flat grey."""
+    _, weights = train_on_two_tones(scratch)
+    flat = two_tone_folder(scratch / "flat", constant_train=True)
+    return [
+        *("export", "fashion_cnn", "--weights", str(weights), "--onnx", "--quantize", "int8"),
+        *("--data", str(flat), "--calibration-images", "1", "--out", str(out)),
+    ]
 
 
 def train_on(folder: Path, out: Path) -> list[str]:
@@ -279,6 +291,37 @@ FAULTS = [
         "fine-tuning from weights the model does not have",
         lambda d, out: [*train_on(image_folder(d, {"cat": 4, "dog": 4}), out), "--weights", "imagenet"],
         "fashion_cnn has no weights 'imagenet'; its weights tags: fashion_mnist",
+    ),
+    Fault(
+        "an int8 export calibrated on one constant image",
+        constant_calibration,
+        "loses 50.00 points of top-1 on image_folder at",
+    ),
+    Fault(
+        "dynamic sizes for a graph that keeps one size",
+        lambda d, out: ["export", "fashion_cnn", "--onnx", "--dynamic-size", "--out", str(out)],
+        "at batch size 1 and input 1x42x42 onnxruntime fails (InvalidArgument: [ONNXRuntimeError] : 2 : "
+        "INVALID_ARGUMENT : Non-zero status code returned while running FusedGemm node.",
+    ),
+    Fault(
+        "dynamic sizes for a program that keeps one size",
+        lambda d, out: ["export", "fashion_cnn", "--pt2", "--dynamic-size", "--out", str(out)],
+        "the reloaded program cannot take input 1x42x42",
+    ),
+    Fault(
+        "an export given an image folder and a dataset folder at once",
+        lambda d, out: [
+            "export",
+            "lenet5",
+            "--onnx",
+            "--data",
+            str(d),
+            "--data-dir",
+            str(d),
+            "--out",
+            str(out),
+        ],
+        "give --data (an image folder) or --data-dir (where a registered dataset is), not both",
     ),
     Fault(
         "an image too large to decode",

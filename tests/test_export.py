@@ -191,9 +191,57 @@ def test_bench_times_three_runtimes(zoo_cli) -> None:
     assert set(rows) == {
         (rt, b) for rt in ("torch eager", "torch channels_last", "onnxruntime") for b in (1, 4)
     }
-    assert all(r["p50_ms"] > 0 and r["p90_ms"] >= r["p50_ms"] and r["runs"] >= 10 for r in rows.values())
+    for r in rows.values():
+        assert r["p50_ms"] > 0 and r["p90_ms"] >= r["p50_ms"] and r["blocks"] >= 7
+        assert r["spread"] == pytest.approx(r["p90_ms"] / r["p50_ms"])
+        eager = rows[("torch eager", r["batch"])]["images_per_s"]
+        assert r["vs_eager"] == pytest.approx(r["images_per_s"] / eager)
+    assert "flags:" in data["machine"]  # every figure names the machine
     text = zoo_cli("bench", "lenet5", "--batch-sizes", "2", "--seconds", "0.02").output
-    assert "onnxruntime" in text and "images/s" in text
+    assert "onnxruntime" in text and "images/s" in text and "x eager" in text
+
+
+def test_bench_adds_rows_for_quantized_files(zoo_cli) -> None:
+    result = zoo_cli(
+        *("bench", "lenet5", "--weights", "fashion_mnist", "--quantize", "int8,fp16"),
+        *("--batch-sizes", "8", "--seconds", "0.05", "--json"),
+    )
+    assert result.exit_code == 0, result.output
+    runtimes = [r["runtime"] for r in json.loads(result.output)["rows"]]
+    assert runtimes == [
+        "torch eager",
+        "torch channels_last",
+        "onnxruntime",
+        "onnxruntime int8",
+        "onnxruntime fp16",
+    ]
+    wrong = zoo_cli("bench", "lenet5", "--quantize", "int4")
+    assert (
+        wrong.exit_code == 1 and "--quantize takes int8 or fp16, comma-separated; got 'int4'" in wrong.output
+    )
+
+
+def test_dynamic_size_exports_run_at_other_sizes(zoo_cli, tmp_path: Path) -> None:
+    result = zoo_cli(
+        *("export", "resnet18_small", "--onnx", "--pt2", "--safetensors", "--dynamic-size"),
+        *("--out", str(tmp_path), "--json"),
+    )
+    assert result.exit_code == 0, result.output
+    onnx_report, pt2_report, _ = json.loads(result.stdout)
+    checked = {(r["input"], r["batch_size"]) for r in onnx_report["parity"]["batches"]}
+    assert {("1x42x42", 2), ("1x56x56", 2), ("1x28x28", 8)} <= checked
+    assert "1x56x56 at batch 1, 2" in pt2_report["check"]
+    proto = onnx.load(str(tmp_path / "resnet18_small.onnx"))
+    dims = [d.dim_param or d.dim_value for d in proto.graph.input[0].type.tensor_type.shape.dim]
+    assert dims == ["batch", 1, "height", "width"]
+    fresh = zoo.create_model("resnet18_small", weights=tmp_path / "resnet18_small.safetensors").eval()
+    x = torch.randn(3, 1, 36, 52)
+    got = ort_session(tmp_path / "resnet18_small.onnx").run(None, {"input": x.numpy()})[0]
+    with torch.no_grad():
+        assert np.allclose(got, fresh(x).numpy(), atol=1e-4, rtol=1e-3)
+    program = torch.export.load(tmp_path / "resnet18_small.pt2").module()
+    with torch.no_grad():
+        assert torch.allclose(program(x), fresh(x), atol=1e-5, rtol=1e-4)
 
 
 @pytest.mark.parametrize("name", zoo.list_models())
@@ -201,7 +249,11 @@ def test_every_model_exports_an_exported_program_that_runs_without_the_zoo(name:
     spec = zoo.get_model_spec(name)
     (report,) = export_model(name, ["pt2"], tmp_path)
     check_files([report], tmp_path)
-    assert report["check"] == "reloaded with torch.export.load, logits match at batch 1, 3, 8"
+    shape = "x".join(map(str, spec.input_shape))
+    assert (
+        report["check"]
+        == f"reloaded with torch.export.load, logits match for inputs {shape} at batch 1, 3, 8"
+    )
     program = torch.export.load(report["path"])
     model = zoo.create_model(name).eval()
     model.load_state_dict(program.state_dict, strict=False)  # the program holds the exported weights

@@ -50,6 +50,7 @@ LAYERS = {
         "zoo_core.samples",
         "zoo_core.splits",
         "zoo_core.evaluation",
+        "zoo_core.export_data",
         "zoo_core.training",
         "zoo_core.training.*",
         "zoo_core.export",

@@ -21,7 +21,7 @@ from .errors import (
 )
 from .export import export_model, exporter_names
 from .hookspecs import hookimpl
-from .interfaces import ExporterOption, ExportJob, ExportRuntime, ImageSet, Samples, SampleSet
+from .interfaces import ExportData, ExporterOption, ExportJob, ExportRuntime, ImageSet, Samples, SampleSet
 from .manifest import manifest_weights, read_manifest, write_manifest
 from .models import create_model, get_model_spec, get_recipe, get_weights, list_models
 from .recipe import Recipe, RecipeError
@@ -46,6 +46,7 @@ __all__ = [
     "BuilderArgumentError",
     "DatasetNotFoundError",
     "DatasetSpec",
+    "ExportData",
     "ExportError",
     "ExportJob",
     "ExportRuntime",

@@ -1,37 +1,62 @@
 """Inference latency and throughput: torch eager, torch channels_last, and the runtime of every
-export format that declares one (onnxruntime for ONNX), on the same model, inputs and threads."""
+export format that declares one (onnxruntime for ONNX, and its int8 and fp16 files when asked
+for), on the same model, inputs and threads.
+
+Every runtime is timed the same way: a few warm-up calls, then ``torch.utils.benchmark``'s
+blocked autorange (blocks of calls long enough that the timer's overhead vanishes) for at least
+``min_seconds`` and ``MIN_BLOCKS`` blocks; latency is the median and the 90th percentile of the
+blocks' time per call.
+"""
 
 from __future__ import annotations
 
 import copy
+import logging
 import statistics
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
+from .devices import cpu_description
 from .errors import ZooError
-from .export import export_model, input_shape
+from .export import export_model, exporter_options, input_shape
 from .models import create_model
 from .plugins import exporter_registry
 
+if TYPE_CHECKING:
+    from torch.utils.benchmark import Timer
 
-def time_calls(
-    fn: Callable[[], Any], *, warmup: int = 3, min_runs: int = 10, min_seconds: float = 0.5
-) -> list[float]:
-    """Seconds per call of ``fn``, after ``warmup`` calls, until both minimums are met."""
-    for _ in range(warmup):
+WARMUP_CALLS = 2
+MIN_BLOCKS = 7
+EAGER = "torch eager"
+
+
+def time_calls(fn: Callable[[], Any], *, threads: int, min_seconds: float) -> list[float]:
+    """Seconds per call of ``fn``, one figure per block of calls."""
+    for _ in range(WARMUP_CALLS):
         fn()
-    times: list[float] = []
-    start = time.perf_counter()
-    while len(times) < min_runs or time.perf_counter() - start < min_seconds:
-        begin = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - begin)
+    timer = _timer_class()(stmt="fn()", globals={"fn": fn}, num_threads=threads)
+    measurement = timer.blocked_autorange(min_run_time=min_seconds)
+    times = list(measurement.times)
+    while len(times) < MIN_BLOCKS:  # slow calls: a few more blocks, so that p90 means something
+        times += timer.timeit(measurement.number_per_run).times
     return times
+
+
+def _timer_class() -> type[Timer]:
+    """``torch.utils.benchmark.Timer``, imported without the warning its import logs on a
+    machine that has a CUDA_HOME but no GPU."""
+    logger = logging.getLogger("torch.utils.cpp_extension")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        from torch.utils.benchmark import Timer  # its import logs; quieted above
+    finally:
+        logger.setLevel(level)
+    return Timer
 
 
 def benchmark(
@@ -44,9 +69,12 @@ def benchmark(
     in_channels: int | None = None,
     input_size: tuple[int, int] | None = None,
     weights: str | None = None,
-    min_seconds: float = 0.5,
+    min_seconds: float = 1.0,
+    quantize: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """One row per runtime and batch size: p50/p90 latency (ms) and images per second."""
+    """One row per runtime and batch size: p50/p90 latency (ms), their ratio, images per second
+    and the speed-up over torch eager; ``quantize`` adds rows for those precisions of every
+    format that takes a ``quantize`` option."""
     if threads:
         torch.set_num_threads(threads)
     threads = torch.get_num_threads()
@@ -63,6 +91,7 @@ def benchmark(
             Path(folder),
             threads=threads,
             device=device,
+            quantize=quantize,
             export_args=dict(
                 weights=weights, num_classes=num_classes, in_channels=in_channels, input_size=input_size
             ),
@@ -70,35 +99,65 @@ def benchmark(
         rows = []
         for batch in batch_sizes:
             x = torch.randn(batch, *shape, generator=torch.Generator().manual_seed(batch))
-            for runtime, fn in _runners(model, x, dev, runtimes):
-                times = time_calls(fn, min_seconds=min_seconds) if fn else []
-                rows.append(_row(runtime, batch, times))
+            for runtime, fn, note in _runners(model, x, dev, runtimes):
+                times = time_calls(fn, threads=threads, min_seconds=min_seconds) if fn else []
+                rows.append(_row(runtime, batch, times, note))
+    _speedups(rows)
     return {
         "model": name,
         "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
+        "machine": torch.cuda.get_device_name(dev) if dev.type == "cuda" else cpu_description(),
         "threads": threads,
         "input": list(shape),
         "rows": rows,
     }
 
 
+Runtime = tuple[str, Callable[[torch.Tensor], Any] | None, str]
+"""A runtime's row name, its call on a batch (None: not available), and why not."""
+
+
 def _exported_runtimes(
-    name: str, folder: Path, *, threads: int, device: str, export_args: dict[str, Any]
-) -> list[tuple[str, Callable[[torch.Tensor], Any] | None]]:
-    """Export the model to every format that has a runtime; return each runtime's name and its
-    call on a batch (None where it cannot run on ``device``)."""
+    name: str,
+    folder: Path,
+    *,
+    threads: int,
+    device: str,
+    quantize: tuple[str, ...],
+    export_args: dict[str, Any],
+) -> list[Runtime]:
+    """Export the model to every format that has a runtime (and, for formats that quantize, to
+    each precision of ``quantize``); return each file's runtime."""
     formats = [spec for spec in exporter_registry() if spec.runtime is not None]
     reports = export_model(name, [spec.name for spec in formats], folder, **export_args)
-    return [
-        (spec.runtime.name, spec.load_runtime()(Path(report["path"]), threads=threads, device=device))
-        for spec, report in zip(formats, reports, strict=True)
-    ]
+    runtimes: list[Runtime] = []
+    for spec, report in zip(formats, reports, strict=True):
+        opener = spec.load_runtime()
+        runtimes.append((spec.runtime.name, opener(Path(report["path"]), threads=threads, device=device), ""))
+        if "quantize" not in exporter_options([spec.name]):
+            continue
+        for precision in quantize:
+            label = f"{spec.runtime.name} {precision}"
+            try:
+                (quantized,) = export_model(
+                    name,
+                    [spec.name],
+                    folder,
+                    **export_args,
+                    # speed only: `zoo export --quantize` measures the accuracy
+                    options={"quantize": precision, "check_accuracy": False},
+                )
+            except ZooError as exc:
+                runtimes.append((label, None, str(exc)))
+                continue
+            runtimes.append((label, opener(Path(quantized["path"]), threads=threads, device=device), ""))
+    return runtimes
 
 
 def _runners(
-    model: torch.nn.Module, x: torch.Tensor, dev: torch.device, runtimes: list[tuple[str, Any]]
-) -> list[tuple[str, Any]]:
-    """(runtime, call) pairs on the same input; a call of None marks a runtime not available."""
+    model: torch.nn.Module, x: torch.Tensor, dev: torch.device, runtimes: list[Runtime]
+) -> list[tuple[str, Callable[[], None] | None, str]]:
+    """(row name, call, note) on the same input; a call of None marks a runtime not available."""
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     x_dev = x.to(dev)
     x_last = x_dev.contiguous(memory_format=torch.channels_last)
@@ -116,30 +175,40 @@ def _runners(
         return lambda: run(x)
 
     return [
-        ("torch eager", torch_call(model, x_dev)),
-        ("torch channels_last", torch_call(model_last, x_last)),
-        *((runtime, exported_call(run) if run is not None else None) for runtime, run in runtimes),
+        (EAGER, torch_call(model, x_dev), ""),
+        ("torch channels_last", torch_call(model_last, x_last), ""),
+        *((label, exported_call(run) if run is not None else None, note) for label, run, note in runtimes),
     ]
 
 
-def _row(runtime: str, batch: int, times: list[float]) -> dict[str, Any]:
+def _row(runtime: str, batch: int, times: list[float], note: str) -> dict[str, Any]:
     if not times:
         return {
             "runtime": runtime,
             "batch": batch,
             "p50_ms": None,
             "p90_ms": None,
+            "spread": None,
             "images_per_s": None,
-            "note": "not available on this device",
+            "note": note or "not available on this device",
         }
     times_ms = sorted(t * 1000 for t in times)
     p50 = statistics.median(times_ms)
-    p90 = times_ms[min(len(times_ms) - 1, int(0.9 * len(times_ms)))]
+    p90 = times_ms[min(len(times_ms) - 1, round(0.9 * (len(times_ms) - 1)))]
     return {
         "runtime": runtime,
         "batch": batch,
         "p50_ms": p50,
         "p90_ms": p90,
+        "spread": p90 / p50,
         "images_per_s": batch / (p50 / 1000),
-        "runs": len(times),
+        "blocks": len(times),
     }
+
+
+def _speedups(rows: list[dict[str, Any]]) -> None:
+    """Each row's throughput as a multiple of torch eager's at the same batch size."""
+    eager = {r["batch"]: r["images_per_s"] for r in rows if r["runtime"] == EAGER}
+    for row in rows:
+        base = eager.get(row["batch"])
+        row["vs_eager"] = row["images_per_s"] / base if row["images_per_s"] and base else None

@@ -19,6 +19,7 @@ from .errors import ZooError
 from .models import WeightsRef, create_model, get_model_spec
 from .recipe import Recipe
 from .splits import DataOptions, load_splits
+from .weights_info import WeightsInfo
 
 SPLITS = ("test", "val")
 
@@ -177,12 +178,7 @@ def evaluate_weights(
         channels=info.in_channels,
         interpolation=info.interpolation,
     )
-    if dataset.num_classes != info.num_classes or (info.labels and tuple(info.labels) != dataset.classes):
-        raise ZooError(
-            f"{weights} predicts {info.num_classes} classes ({', '.join(info.labels) or 'unnamed'}), but the "
-            f"data at {data_dir} have {dataset.num_classes} ({', '.join(dataset.classes)}): give the folder "
-            "these weights were trained on"
-        )
+    require_same_classes(info, dataset, weights, data_dir)
     facts = {
         "model": name,
         "weights": str(weights),
@@ -193,3 +189,16 @@ def evaluate_weights(
         "tta": recipe.tta,
     }
     return result, facts
+
+
+def require_same_classes(
+    info: WeightsInfo, dataset: DatasetSpec, weights: WeightsRef, data_dir: Path | None
+) -> None:
+    """Refuse data whose classes are not the ones ``weights`` predict: accuracy on them is
+    meaningless."""
+    if dataset.num_classes != info.num_classes or (info.labels and tuple(info.labels) != dataset.classes):
+        raise ZooError(
+            f"{weights} predicts {info.num_classes} classes ({', '.join(info.labels) or 'unnamed'}), but the "
+            f"data at {data_dir} have {dataset.num_classes} ({', '.join(dataset.classes)}): give the folder "
+            "these weights were trained on"
+        )

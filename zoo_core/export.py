@@ -74,6 +74,8 @@ def export_model(
     input_size: tuple[int, int] | None = None,
     options: Mapping[str, Any] | None = None,
     force: bool = False,
+    data_dir: Path | None = None,
+    dataset: str | None = None,
 ) -> list[dict[str, Any]]:
     """Export model ``name`` (fresh, or with ``weights``) to each of ``formats`` (None: those
     registered as defaults) in ``out_dir``; return one report per file. ``options`` are the
@@ -81,8 +83,12 @@ def export_model(
     error. Each file is written atomically and kept, with its sidecars, only if its exporter's
     check passes; a format that fails does not stop the others, and the first failure is raised
     once all were tried (:class:`ExportError`, with the kept files' reports in ``written``).
-    An existing file is replaced only with ``force``, and never the weights file read."""
+    An existing file is replaced only with ``force``, and never the weights file read.
+    Exporters that calibrate or check accuracy read the weights' dataset (``dataset`` instead,
+    when given) from ``data_dir`` or where its plugin looks; nothing is downloaded."""
     import torch  # heavy: only when something is exported
+
+    from .export_data import DatasetImages  # imports torch
 
     spec = get_model_spec(name)
     formats = formats or default_formats()
@@ -94,8 +100,9 @@ def export_model(
     job_options = _job_options(exporters, options or {})
     if not out_dir.is_dir():
         raise ZooError(f"output folder {out_dir} does not exist; create it or choose another --out")
+    stems = {e.name: file_stem(name, e, job_options[e.name]) for e in exporters}
     for exporter in exporters:
-        _may_write(out_dir / f"{name}{exporter.suffix}", weights=weights, force=force)
+        _may_write(out_dir / f"{stems[exporter.name]}{exporter.suffix}", weights=weights, force=force)
     torch.manual_seed(0)
     model = create_model(name, num_classes=num_classes, in_channels=in_channels, weights=weights).eval()
     trained: WeightsInfo | None = model.zoo_weights
@@ -114,11 +121,23 @@ def export_model(
         "plugin": str(spec.origin),
         "weights": str(weights) if weights else "none (freshly initialised)",
     }
-    common = {"model_name": name, "model": model, "example": example, "weights": info, "metadata": metadata}
+    recipe = (trained.recipe if trained and trained.recipe else spec.recipe).replace(input_size=tuple(size))
+    data = DatasetImages(
+        recipe.replace(dataset=dataset) if dataset else recipe, info, weights, data_dir=data_dir
+    )
+    common = {
+        "model_name": name,
+        "model": model,
+        "example": example,
+        "weights": info,
+        "metadata": metadata,
+        "data": data,
+    }
     reports, failures = [], []
     for exporter in exporters:
+        options = job_options[exporter.name]
         try:
-            reports.append(_write(exporter, out_dir, common, job_options[exporter.name], weights, force))
+            reports.append(_write(exporter, out_dir / stems[exporter.name], common, options, weights, force))
         except ExportError as exc:
             failures.append((exporter.name, exc))
     if failures:
@@ -126,22 +145,29 @@ def export_model(
     return reports
 
 
+def file_stem(name: str, exporter: ExporterSpec, options: Mapping[str, Any]) -> str:
+    """The name of an exported file without its suffix: the model's, then the value of each
+    option that names files when it is not the default (``resnet18.int8``)."""
+    parts = [options[o.name] for o in exporter.options if o.in_file_name and options[o.name] != o.default]
+    return ".".join([name, *parts])
+
+
 def _write(
     exporter: ExporterSpec,
-    out_dir: Path,
+    stem: Path,
     common: dict[str, Any],
     options: dict[str, Any],
     weights: WeightsRef | None,
     force: bool,
 ) -> dict[str, Any]:
-    """Run one exporter on temporary files in ``out_dir``; keep them only if it succeeds."""
-    name = common["model_name"]
-    target = out_dir / f"{name}{exporter.suffix}"
+    """Run one exporter on temporary files named ``stem`` + suffix; keep them only if it succeeds."""
+    target = stem.with_name(stem.name + exporter.suffix)
     with atomic_files() as temporary:
 
         def sidecar(suffix: str) -> Path:
-            _may_write(out_dir / f"{name}{suffix}", weights=weights, force=force)
-            return temporary(out_dir / f"{name}{suffix}")
+            path = stem.with_name(stem.name + suffix)
+            _may_write(path, weights=weights, force=force)
+            return temporary(path)
 
         job = ExportJob(**common, sidecar=sidecar, options=options)
         report = exporter.load_exporter()(job, temporary(target))

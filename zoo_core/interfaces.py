@@ -91,6 +91,8 @@ RESERVED_OPTIONS = frozenset(
         "force",
         "json",
         "help",
+        "data",
+        "data_dir",
     }
 )
 
@@ -106,6 +108,8 @@ class ExporterOption:
     default: Any
     help: str
     min: float | None = None  # the smallest value allowed (int and float options)
+    choices: tuple[str, ...] = ()  # the values allowed (str options); empty: any
+    in_file_name: bool = False  # a value other than the default names the file: NAME.VALUE.SUFFIX
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not OPTION_NAME.match(self.name):
@@ -118,6 +122,12 @@ class ExporterOption:
             raise ValueError(f"option {self.name!r}: only int and float options take a min")
         if not isinstance(self.help, str) or not self.help.strip():
             raise ValueError(f"option {self.name!r}: help must say what it does")
+        if self.choices and (self.type is not str or not all(isinstance(c, str) for c in self.choices)):
+            raise ValueError(f"option {self.name!r}: only str options take choices, and they are strings")
+        if self.in_file_name and (self.type is not str or not self.choices):
+            raise ValueError(f"option {self.name!r}: only a str option with choices may name the file")
+        if self.in_file_name and not all(OPTION_NAME.match(c) for c in self.choices):
+            raise ValueError(f"option {self.name!r}: choices that name files must be lowercase words")
         self.check(self.default)
 
     def check(self, value: Any) -> Any:
@@ -129,15 +139,40 @@ class ExporterOption:
             raise ValueError(f"option {self.name!r} must be {self.type.__name__}, got {value!r}")
         if self.min is not None and value < self.min:
             raise ValueError(f"option {self.name!r} must be at least {self.min:g}, got {value!r}")
+        if self.choices and value not in self.choices:
+            raise ValueError(f"option {self.name!r} must be one of {', '.join(self.choices)}, got {value!r}")
         return value
+
+
+class ExportData(Protocol):
+    """The images of the model's dataset, for exporters that calibrate or check accuracy,
+    preprocessed as the weights were trained and loaded on first use. Each method raises a
+    ``ZooError`` saying how to get the data when they are not on this machine
+    (``DatasetNotFoundError`` when no copy is anywhere)."""
+
+    def describe(self) -> str:
+        """The dataset, and where it was read from when that was given."""
+        ...
+
+    def calibration(self, count: int, *, seed: int = 0) -> torch.Tensor:
+        """``count`` training images (all, when there are fewer) picked with ``seed``, as float
+        model input."""
+        ...
+
+    def compare(self, model: torch.nn.Module, run: Callable[[torch.Tensor], Any]) -> dict[str, Any]:
+        """Top-1 of ``model`` and of ``run`` (an exported file's runtime, returning logits) on
+        the held-out split: ``torch_accuracy``, ``exported_accuracy``, ``drop_points``,
+        ``agreement``, ``images`` and ``data`` (which split of what)."""
+        ...
 
 
 @dataclass
 class ExportJob:
     """What an exporter gets: the model in eval mode, an example batch, what its weights are,
     the metadata every exported file carries (all strings), the exporter's own options with
-    defaults filled in, and ``sidecar(suffix)``: a temporary path for a companion file (a
-    report, say) that is kept as ``NAME<suffix>`` only if the whole export succeeds."""
+    defaults filled in, ``sidecar(suffix)``: a temporary path for a companion file (a report,
+    say) that is kept as ``NAME<suffix>`` only if the whole export succeeds, and ``data``: the
+    model's dataset, loaded when first asked for, to calibrate on and check accuracy with."""
 
     model_name: str
     model: torch.nn.Module
@@ -146,6 +181,7 @@ class ExportJob:
     metadata: dict[str, str]
     sidecar: Callable[[str], Path] = field(repr=False)
     options: dict[str, Any] = field(default_factory=dict)
+    data: ExportData | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:

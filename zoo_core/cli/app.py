@@ -107,6 +107,21 @@ def cli() -> None:
 WEIGHTS_HELP = "A weights tag (see `zoo info NAME`), a .safetensors file, or a bundle folder (`zoo publish`)."
 
 
+IMAGE_FOLDER = "image_folder"  # the built-in dataset plugin that reads --data
+
+
+def data_source(data: Path | None, data_dir: Path | None) -> tuple[Path | None, str | None]:
+    """Where the data are and which dataset reads them (None: the recipe's) from ``--data`` (an
+    image folder) or ``--data-dir`` (where a registered dataset is); not both."""
+    if data is None:
+        return data_dir, None
+    if data_dir is not None:
+        raise ZooError(
+            "give --data (an image folder) or --data-dir (where a registered dataset is), not both"
+        )
+    return data, IMAGE_FOLDER
+
+
 def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2))
 

@@ -18,7 +18,7 @@ from ..errors import ExportError, ZooError
 from ..export import default_formats, export_model, exporter_names, exporter_options, get_exporter
 from ..interfaces import ExporterOption
 from ..tables import human_size
-from .app import WEIGHTS_HELP, cli, echo_json, echo_table, parse_shape
+from .app import WEIGHTS_HELP, cli, data_source, echo_json, echo_table, parse_shape
 
 
 class FormatOption(click.Option):
@@ -68,7 +68,11 @@ def _option_flag(option: ExporterOption, owners: list[str]) -> click.Option:
     declared = [f"{OPTION_PREFIX}{option.name}"]
     if option.type is bool:
         return click.Option([f"--{flag}/--no-{flag}", *declared], default=None, help=help_text)
-    kind = {int: click.IntRange(min=option.min), float: click.FloatRange(min=option.min), str: click.STRING}
+    kind = {
+        int: click.IntRange(min=option.min),
+        float: click.FloatRange(min=option.min),
+        str: click.Choice(option.choices) if option.choices else click.STRING,
+    }
     return click.Option([f"--{flag}", *declared], type=kind[option.type], help=help_text)
 
 
@@ -98,6 +102,16 @@ def model_shape_options(command: Callable[..., Any]) -> Callable[..., Any]:
 )
 @click.option("--force", is_flag=True, help="Replace files of the same names in --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
+@click.option(
+    "--data",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Calibrate and check accuracy on an image folder (as `zoo train --data` reads it).",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the weights' dataset is (default: where its plugin looks; never downloaded).",
+)
 @click.pass_context
 def export(
     ctx: click.Context,
@@ -110,14 +124,18 @@ def export(
     out: Path,
     force: bool,
     as_json: bool,
+    data: Path | None,
+    data_dir: Path | None,
     **plugin_values: Any,
 ) -> None:
     """Export model NAME to each format asked for (with none, to the default formats).
 
     Every file is written to a temporary name, checked by its exporter, then renamed into
     place; a file that fails its check is not kept, and the command exits 1. An existing file
-    is replaced only with --force, and the weights file exported from never.
+    is replaced only with --force, and the weights file exported from never. Exporters that
+    calibrate or check accuracy (--quantize) read the weights' dataset, or --data.
     """
+    data_dir, dataset = data_source(data, data_dir)
     chosen = [
         key.removeprefix(FORMAT_PREFIX)
         for key, on in plugin_values.items()
@@ -140,6 +158,8 @@ def export(
             input_size=size,
             options=options,
             force=force,
+            data_dir=data_dir,
+            dataset=dataset,
         )
     except ExportError as exc:
         if not as_json:
@@ -165,7 +185,7 @@ def echo_reports(reports: list[dict[str, Any]]) -> None:
 
 @cli.command()
 @click.argument("name")
-@click.option("--batch-sizes", default="1,8,64", show_default=True, help="Comma-separated batch sizes.")
+@click.option("--batch-sizes", default="1,8", show_default=True, help="Comma-separated batch sizes.")
 @click.option(
     "--threads",
     type=click.IntRange(min=1),
@@ -174,7 +194,17 @@ def echo_reports(reports: list[dict[str, Any]]) -> None:
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @model_shape_options
 @click.option(
-    "--seconds", type=float, default=0.5, show_default=True, help="Least time spent timing each row."
+    "--quantize",
+    default="",
+    help="Also time these precisions of the exported files, comma-separated: int8, fp16 (int8 "
+    "calibrates on the weights' dataset).",
+)
+@click.option(
+    "--seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Least time spent timing each row.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def bench(
@@ -186,11 +216,13 @@ def bench(
     num_classes: int | None,
     in_channels: int | None,
     input_size: str | None,
+    quantize: str,
     seconds: float,
     as_json: bool,
 ) -> None:
     """Latency (p50/p90) and throughput of torch eager, torch channels_last and every export
-    format's runtime."""
+    format's runtime, timed alike by torch.utils.benchmark, with each row's speed-up over
+    torch eager."""
     from ..benchmark import benchmark  # imports torch
 
     try:
@@ -199,6 +231,13 @@ def bench(
         sizes = []
     if not sizes or min(sizes) < 1:
         raise ZooError(f"--batch-sizes must be positive integers separated by commas, got {batch_sizes!r}")
+    precisions = tuple(dict.fromkeys(p.strip() for p in quantize.split(",") if p.strip()))
+    offered = quantized_precisions()
+    unknown = [p for p in precisions if p not in offered]
+    if unknown:
+        raise ZooError(
+            f"--quantize takes {' or '.join(offered) or 'nothing here'}, comma-separated; got {unknown[0]!r}"
+        )
     size = parse_shape(input_size, length=2, what="--input-size") if input_size else None
     result = benchmark(
         name,
@@ -210,27 +249,43 @@ def bench(
         input_size=size,
         weights=weights,
         min_seconds=seconds,
+        quantize=precisions,
     )
     if as_json:
         echo_json(result)
         return
     click.echo(
-        f"{name}, input {'x'.join(map(str, result['input']))}, {result['device']}, "
-        f"{result['threads']} threads"
+        f"{name}, input {'x'.join(map(str, result['input']))}, {result['threads']} threads on "
+        f"{result['machine']}"
     )
     echo_table(
-        ("runtime", "batch", "p50 ms", "p90 ms", "images/s"),
+        ("runtime", "batch", "p50 ms", "p90 ms", "p90/p50", "images/s", "x eager"),
         [
             (
                 r["runtime"],
                 r["batch"],
                 *(
-                    ("n/a",) * 3
+                    ("n/a",) * 5
                     if r["p50_ms"] is None
-                    else (f"{r['p50_ms']:.3f}", f"{r['p90_ms']:.3f}", f"{r['images_per_s']:,.0f}")
+                    else (
+                        f"{r['p50_ms']:.3f}",
+                        f"{r['p90_ms']:.3f}",
+                        f"{r['spread']:.2f}",
+                        f"{r['images_per_s']:,.0f}",
+                        f"{r['vs_eager']:.2f}",
+                    )
                 ),
             )
             for r in result["rows"]
         ],
-        right=(1, 2, 3, 4),
+        right=(1, 2, 3, 4, 5, 6),
     )
+    for r in result["rows"]:
+        if r.get("note") and r["batch"] == sizes[0]:
+            click.echo(f"{r['runtime']}: n/a, {r['note']}")
+
+
+def quantized_precisions() -> list[str]:
+    """The precisions the exporters' ``quantize`` option offers besides its default."""
+    declared = exporter_options().get("quantize")
+    return [c for c in declared[0].choices if c != declared[0].default] if declared else []

@@ -11,7 +11,7 @@ import click
 
 from ..errors import ZooError
 from ..models import get_recipe
-from .app import WEIGHTS_HELP, cli, echo_json, echo_table
+from .app import WEIGHTS_HELP, cli, data_source, echo_json, echo_table
 
 
 def data_options(command):
@@ -124,12 +124,9 @@ def train(
         return
     if not name:
         raise ZooError("name a model to train (see `zoo list`), or give --resume RUN")
-    if data is not None:
-        if data_dir is not None:
-            raise ZooError(
-                "give --data (an image folder) or --data-dir (where a registered dataset is), not both"
-            )
-        overrides["dataset"], data_dir = IMAGE_FOLDER, data
+    data_dir, dataset = data_source(data, data_dir)
+    if dataset is not None:
+        overrides["dataset"] = dataset
     recipe = get_recipe(name, recipe_ref, **overrides)
     from .. import training  # imports torch
 
@@ -146,9 +143,6 @@ def train(
         weights=start_weights,
     )
     training.train(name, recipe, settings, out=out, progress=progress)
-
-
-IMAGE_FOLDER = "image_folder"  # the built-in dataset plugin that reads --data
 
 
 def launch_torchrun(nproc: int) -> int:
@@ -205,19 +199,16 @@ def eval_command(
     from ..devices import resolve_device  # imports torch
     from ..evaluation import evaluate_weights  # imports torch
 
-    if data is not None and data_dir is not None:
-        raise ZooError(
-            "give --data (an image folder) or --data-dir (where a registered dataset is), not both"
-        )
+    data_dir, dataset = data_source(data, data_dir)
     result, facts = evaluate_weights(
         name,
         weights,
         split=split,
         device=resolve_device(device or "auto"),
-        data_dir=data or data_dir,
+        data_dir=data_dir,
         download=not no_download,
         batch_size=batch_size,
-        dataset=IMAGE_FOLDER if data is not None else None,
+        dataset=dataset,
     )
     per_class = dict(zip(facts["classes"], result.per_class_accuracy(), strict=True))
     if as_json:

@@ -1,24 +1,32 @@
-"""The ONNX exporter: torch's dynamo exporter with a dynamic batch axis, checked by
-``onnx.checker`` and gated on parity with onnxruntime before the file is kept, with its parity
-report beside it (``NAME.parity.json``). onnxruntime is also the runtime ``zoo bench`` times.
+"""The ONNX exporter: torch's dynamo exporter with a dynamic batch axis (height and width too
+with ``--dynamic-size``, :mod:`zoo_plugins.exporters.shapes`), checked by ``onnx.checker`` and
+gated on parity with onnxruntime before the file is kept, with its parity report beside it
+(``NAME.parity.json``). onnxruntime is also the runtime ``zoo bench`` times.
 
-Parity: one onnxruntime CPU session runs fixed-seed inputs at several batch sizes; the logits
-must satisfy ``|ort - torch| <= atol + rtol * |torch|`` everywhere, and the top-1 classes must
-agree (a disagreement between two logits tied within ``atol`` is excused).
+Parity: one onnxruntime CPU session runs fixed-seed inputs at several batch sizes (and input
+sizes); the logits must satisfy ``|ort - torch| <= atol + rtol * |torch|`` everywhere, and the
+top-1 classes must agree (a disagreement between two logits tied within ``atol`` is excused).
+
+Quantized files (``--quantize int8|fp16``, written as ``NAME.int8.onnx``) are made from the fp32
+graph once it passed parity, and gated on accuracy instead: onnxruntime's top-1 over the
+held-out split of the model's dataset may fall at most ``max_accuracy_drop`` points below
+torch's (:mod:`zoo_plugins.exporters.quantize`).
 """
 
 from __future__ import annotations
 
-import inspect
 import io
 import json
-import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from collections.abc import Callable
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
 from zoo_core import ExporterOption, ExportError, ExportJob, ExportRuntime, format_table, hookimpl
+
+from .onnx_files import add_metadata, checked, first_line, ort_session, quiet_logger, root_cause
+from .quantize import QUANTIZE_OPTIONS, quantized
+from .shapes import DYNAMIC_SIZE, checked_shapes, dynamic_shapes, name_size_axes
 
 DEFAULT_OPSET = 18
 DEFAULT_ATOL = 1e-4
@@ -31,6 +39,8 @@ OPTIONS = (
     ExporterOption("atol", float, DEFAULT_ATOL, "Parity gate: absolute tolerance on the logits.", min=0),
     ExporterOption("rtol", float, DEFAULT_RTOL, "Parity gate: relative tolerance on the logits.", min=0),
     ExporterOption("check", bool, True, "Run the parity gate against onnxruntime (the report says if not)."),
+    DYNAMIC_SIZE,
+    *QUANTIZE_OPTIONS,
 )
 
 
@@ -48,21 +58,19 @@ def zoo_register_exporters(register):
 
 
 def export_onnx(job: ExportJob, path: Path) -> dict[str, Any]:
-    import onnx
     import torch
 
     opset = job.options["opset"]
     model = job.model.eval()
-    argument = next(iter(inspect.signature(model.forward).parameters))
-    batch = torch.export.Dim("batch", min=1, max=4096)
+    shapes = checked_shapes(job, PARITY_BATCH_SIZES)
     try:
         # the exporter narrates its steps, and prints the traced graph when tracing fails
-        with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()), _quiet_torch_logs():
+        with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()), quiet_logger("torch"):
             program = torch.onnx.export(
                 model,
                 (job.example,),
                 dynamo=True,
-                dynamic_shapes={argument: {0: batch}},
+                dynamic_shapes=dynamic_shapes(job),
                 opset_version=opset,
                 input_names=["input"],
                 output_names=["logits"],
@@ -71,33 +79,32 @@ def export_onnx(job: ExportJob, path: Path) -> dict[str, Any]:
             )
     except Exception as exc:
         raise ExportError(
-            f"torch.onnx.export failed for {job.model_name}: {_first_line(_root_cause(exc))}"
+            f"torch.onnx.export failed for {job.model_name}: {first_line(root_cause(exc))}"
         ) from None
     proto = _at_opset(program.model_proto, opset, job.model_name)
-    for key, value in {**job.metadata, "opset": str(opset)}.items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, value
-    try:
-        onnx.checker.check_model(proto, full_check=True)
-    except Exception as exc:
-        raise ExportError(f"onnx.checker rejected the {job.model_name} graph: {_first_line(exc)}") from None
+    name_size_axes(proto)
+    axes = "batch, height, width" if job.options["dynamic_size"] else "batch"
+    add_metadata(proto, {**job.metadata, "opset": str(opset), "dynamic_axes": axes})
+    checked(proto, job.model_name)
     path.write_bytes(proto.SerializeToString())
 
     report: dict[str, Any] = {"model": job.model_name, "opset": opset, "versions": versions()}
     if job.options["check"]:
-        parity = check_parity(
-            model, path, job.input_shape, atol=job.options["atol"], rtol=job.options["rtol"]
-        )
+        parity = check_parity(model, path, shapes, atol=job.options["atol"], rtol=job.options["rtol"])
     else:
         parity = {"passed": None, "reason": "not checked (--no-check)"}
     report["parity"] = parity
+    summary = parity_summary(parity)
     if parity["passed"] is False:
         raise ExportError(
             f"ONNX parity check failed for {job.model_name}: {parity['reason']}",
-            {**report, "summary": parity_summary(parity)},
+            {**report, "summary": summary},
         )
+    if job.options["quantize"] != "none":
+        report["quantization"] = quantized(job, path)
+        summary += report["quantization"]["summary"]
     job.sidecar(".parity.json").write_text(json.dumps(report, indent=2) + "\n")
-    return {**report, "summary": parity_summary(parity)}
+    return {**report, "summary": summary}
 
 
 def parity_summary(parity: dict[str, Any]) -> list[str]:
@@ -106,6 +113,7 @@ def parity_summary(parity: dict[str, Any]) -> list[str]:
         return [f"parity: {parity['reason']}"]
     rows = [
         (
+            r["input"],
             r["batch_size"],
             f"{r['max_abs_diff']:.2e}",
             f"{r['max_rel_diff']:.2e}",
@@ -116,32 +124,41 @@ def parity_summary(parity: dict[str, Any]) -> list[str]:
     ]
     return [
         f"parity with onnxruntime ({parity['provider']}, atol {parity['atol']:g}, rtol {parity['rtol']:g}):",
-        *format_table(("batch", "max |diff|", "max rel diff", "top-1", "result"), rows),
+        *format_table(("input", "batch", "max |diff|", "max rel diff", "top-1", "result"), rows),
     ]
 
 
 def check_parity(
     model: Any,
     path: Path,
-    input_shape: tuple[int, ...],
+    shapes: list[tuple[tuple[int, ...], tuple[int, ...]]],
     *,
     atol: float = DEFAULT_ATOL,
     rtol: float = DEFAULT_RTOL,
-    batch_sizes: tuple[int, ...] = PARITY_BATCH_SIZES,
     threads: int | None = None,
 ) -> dict[str, Any]:
-    """Compare onnxruntime's logits with torch's at each batch size, with one session."""
+    """Compare onnxruntime's logits with torch's at each (input shape, batch sizes) of
+    ``shapes``, with one session."""
     import onnxruntime as ort
     import torch
 
     session = ort_session(path, threads=threads)
     generator = torch.Generator().manual_seed(0)
     rows = []
-    for batch_size in batch_sizes:
+    for input_shape, batch_size in ((shape, b) for shape, sizes in shapes for b in sizes):
         x = torch.randn(batch_size, *input_shape, generator=generator)
         with torch.inference_mode():
             expected = model(x).float()
-        got = torch.from_numpy(session.run(None, {session.get_inputs()[0].name: x.numpy()})[0])
+        where = {"input": "x".join(map(str, input_shape)), "batch_size": batch_size}
+        try:
+            got = torch.from_numpy(session.run(None, {session.get_inputs()[0].name: x.numpy()})[0])
+        except Exception as exc:  # onnxruntime's own errors: a graph that cannot take this input
+            nan = float("nan")
+            rows.append(
+                {**where, "max_abs_diff": nan, "max_rel_diff": nan, "error": first_line(exc)}
+                | {"within_tolerance": False, "top1_agree": False, "passed": False}
+            )
+            continue
         diff = (got - expected).abs()
         allowed = atol + rtol * expected.abs()
         top_torch, top_ort = expected.argmax(1), got.argmax(1)
@@ -151,7 +168,7 @@ def check_parity(
         ) <= atol
         rows.append(
             {
-                "batch_size": batch_size,
+                **where,
                 "max_abs_diff": diff.max().item(),
                 "max_rel_diff": (diff / expected.abs().clamp_min(1e-12)).max().item(),
                 "within_tolerance": bool((diff <= allowed).all()),
@@ -163,12 +180,16 @@ def check_parity(
     reason = "all batch sizes within tolerance, same top-1"
     if failed:
         r = failed[0]
-        reason = (
-            f"at batch size {r['batch_size']} the max difference is {r['max_abs_diff']:.3g} "
-            f"(allowed {atol:g} + {rtol:g} * |torch|)"
-            if not r["within_tolerance"]
-            else f"at batch size {r['batch_size']} onnxruntime picks a different top-1 class"
-        )
+        where = f"at batch size {r['batch_size']}" + (f" and input {r['input']}" if len(shapes) > 1 else "")
+        if "error" in r:
+            reason = f"{where} onnxruntime fails ({r['error']})"
+        elif not r["within_tolerance"]:
+            allowed_text = f"allowed {atol:g} + {rtol:g} * |torch|"
+            reason = f"{where} the max difference is {r['max_abs_diff']:.3g} ({allowed_text})"
+        else:
+            reason = f"{where} onnxruntime picks a different top-1 class"
+        if r["input"] != "x".join(map(str, shapes[0][0])):
+            reason += "; the exported graph does not take other sizes: export it without --dynamic-size"
     return {
         "passed": not failed,
         "reason": reason,
@@ -191,17 +212,6 @@ def open_runtime(path: Path, *, threads: int, device: str) -> Callable[[Any], An
     session = ort_session(path, threads=threads, providers=[provider])
     name = session.get_inputs()[0].name
     return lambda batch: session.run(None, {name: batch.numpy()})
-
-
-def ort_session(path: Path, *, threads: int | None = None, providers: list[str] | None = None) -> Any:
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    if threads:
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-    return ort.InferenceSession(str(path), options, providers=providers or ["CPUExecutionProvider"])
 
 
 def versions() -> dict[str, str]:
@@ -229,7 +239,7 @@ def _at_opset(proto: Any, opset: int, name: str) -> Any:
     try:
         converted = onnx.version_converter.convert_version(proto, opset)
     except Exception as exc:
-        reason = _first_line(exc).rsplit(": ", 1)[-1]
+        reason = first_line(exc).rsplit(": ", 1)[-1]
         raise ExportError(
             f"the ONNX exporter wrote {name} at opset {written}, not the {opset} asked for, and onnx cannot "
             f"convert it ({reason}); ask for --opset {written} or higher"
@@ -241,26 +251,3 @@ def _at_opset(proto: Any, opset: int, name: str) -> Any:
 
 def _opset(proto: Any) -> int | None:
     return next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
-
-
-@contextmanager
-def _quiet_torch_logs() -> Iterator[None]:
-    """torch.export logs warnings while it traces; the exporter's report says what matters."""
-    logger = logging.getLogger("torch")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
-def _root_cause(exc: BaseException) -> BaseException:
-    while exc.__cause__ is not None:
-        exc = exc.__cause__
-    return exc
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"

@@ -16,6 +16,8 @@ class Process:
     rank: int = 0
     world_size: int = 1
     local_rank: int = 0
+    nodes: int = 1
+    restarts: int = 0  # how often torchrun restarted the group before this attempt
 
     @property
     def is_main(self) -> bool:
@@ -25,13 +27,25 @@ class Process:
     def distributed(self) -> bool:
         return self.world_size > 1
 
+    def describe(self) -> str:
+        """'2 processes on 2 nodes', or '' for a single process."""
+        if not self.distributed:
+            return ""
+        return f"{self.world_size} processes on {self.nodes} node{'s' if self.nodes > 1 else ''}"
+
 
 def init_process(device: torch.device) -> Process:
     """Join torchrun's process group (NCCL on CUDA, gloo on the CPU), if launched by torchrun."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if world_size == 1:
         return Process()
-    process = Process(int(os.environ["RANK"]), world_size, int(os.environ.get("LOCAL_RANK", "0")))
+    process = Process(
+        int(os.environ["RANK"]),
+        world_size,
+        int(os.environ.get("LOCAL_RANK", "0")),
+        nodes=int(os.environ.get("GROUP_WORLD_SIZE", "1")),
+        restarts=int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")),
+    )
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
     return process

@@ -57,12 +57,7 @@ class Run:
         """Make a fresh directory (``out``, or ``root/<model>-<timestamp>``) holding run.json and
         recipe.json; an existing non-empty ``out`` is refused rather than overwritten."""
         if out is None:
-            stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-            out = root / f"{model}-{stamp}"
-            suffix = 1
-            while out.exists():
-                suffix += 1
-                out = root / f"{model}-{stamp}-{suffix}"
+            out = cls.new_directory(model, root)
         elif out.is_dir() and (out / RUN_FILE).is_file() and not (out / CHECKPOINT_FILE).is_file():
             raise ZooError(
                 f"{out} holds a run that stopped before its first checkpoint, so it cannot be resumed; "
@@ -82,9 +77,21 @@ class Run:
         write_json(run.recipe_path, recipe.to_dict())
         return run
 
+    @staticmethod
+    def new_directory(model: str, root: Path) -> Path:
+        """``root/<model>-<timestamp>``, numbered when that exists already."""
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        out, suffix = root / f"{model}-{stamp}", 1
+        while out.exists():
+            suffix += 1
+            out = root / f"{model}-{stamp}-{suffix}"
+        return out
+
     def discard(self) -> None:
-        """Remove what :meth:`create` wrote, and the folder if that leaves it empty."""
-        for path in (self.directory / RUN_FILE, self.recipe_path):
+        """Remove every file a run writes (it never holds anyone else's: :meth:`create` takes
+        only an empty folder), and the folder if that leaves it empty."""
+        paths = (self.recipe_path, self.best_path, self.last_path, self.metrics_path, self.curves_path)
+        for path in (self.directory / RUN_FILE, *paths, self.report_path):
             path.unlink(missing_ok=True)
         with contextlib.suppress(OSError):
             self.directory.rmdir()

@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from ..errors import ZooError
 from ..models import get_recipe
+from ..run import Run
 from .app import WEIGHTS_HELP, cli, data_source, echo_json, echo_table
 
 
@@ -85,6 +87,23 @@ def data_options(command):
     help="Continue this run folder from its last checkpoint.",
 )
 @click.option("--nproc", type=click.IntRange(min=1), help="Launch N data-parallel processes with torchrun.")
+@click.option(
+    "--nnodes",
+    type=click.IntRange(min=1),
+    help="Machines taking part, each running this same command with --nproc processes; needs "
+    "--rdzv-endpoint and --out.",
+)
+@click.option(
+    "--rdzv-endpoint",
+    help="HOST:PORT of torchrun's c10d rendezvous, the same on every machine (e.g. the first one's "
+    "address and a free port).",
+)
+@click.option(
+    "--max-restarts",
+    type=click.IntRange(min=0),
+    help="When a worker dies, torchrun restarts the group up to this many times and the run goes on "
+    "from its last checkpoint.",
+)
 @click.option("--progress/--no-progress", default=True, help="A progress bar per epoch on stderr.")
 @data_options
 def train(
@@ -97,6 +116,9 @@ def train(
     out: Path | None,
     resume: Path | None,
     nproc: int | None,
+    nnodes: int | None,
+    rdzv_endpoint: str | None,
+    max_restarts: int | None,
     progress: bool,
     device: str | None,
     data_dir: Path | None,
@@ -112,8 +134,15 @@ def train(
     Writes runs/NAME-TIMESTAMP/ (recipe, metrics, best and last weights, checkpoint, report,
     curves); --resume RUN continues a run exactly where it stopped.
     """
-    if nproc and nproc > 1 and "WORLD_SIZE" not in os.environ:
-        sys.exit(launch_torchrun(nproc))
+    launch = Launch(nproc or 1, nnodes or 1, rdzv_endpoint, max_restarts or 0)
+    if launch.needs_torchrun and "WORLD_SIZE" not in os.environ:
+        if resume is None and out is None:
+            if launch.nnodes > 1:
+                raise ZooError("--nnodes needs --out: every machine must name the same run folder")
+            if not name:
+                raise ZooError("name a model to train (see `zoo list`), or give --resume RUN")
+            out = Run.new_directory(name, Path("runs"))  # one folder for every restart
+        sys.exit(launch.run(out))
     if resume is not None:
         changed = [k for k, v in overrides.items() if v is not None] + (["--recipe"] if recipe_ref else [])
         if changed:
@@ -145,27 +174,63 @@ def train(
     training.train(name, recipe, settings, out=out, progress=progress)
 
 
-def launch_torchrun(nproc: int) -> int:
-    """Re-run this very command under torchrun with ``nproc`` processes on this machine."""
-    args, skip = [], False
-    for arg in sys.argv[1:]:
-        if skip:
-            skip = False
-        elif arg == "--nproc":
-            skip = True
-        elif not arg.startswith("--nproc="):
-            args.append(arg)
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        f"--nproc-per-node={nproc}",
-        "-m",
-        "zoo_core",
-        *args,
-    ]
-    return subprocess.call(command)
+LAUNCH_OPTIONS = ("--nproc", "--nnodes", "--rdzv-endpoint", "--max-restarts", "--out")
+
+
+@dataclass(frozen=True)
+class Launch:
+    """How torchrun runs this command: processes per machine, machines, where they meet, and
+    how often a failed group is restarted."""
+
+    nproc: int
+    nnodes: int
+    endpoint: str | None
+    max_restarts: int
+
+    def __post_init__(self) -> None:
+        if self.nnodes > 1 and not self.endpoint:
+            raise ZooError("--nnodes needs --rdzv-endpoint HOST:PORT, the same on every machine")
+        if self.endpoint is not None:
+            host, _, port = self.endpoint.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ZooError(f"--rdzv-endpoint must be HOST:PORT, got {self.endpoint!r}")
+
+    @property
+    def needs_torchrun(self) -> bool:
+        return self.nproc > 1 or self.nnodes > 1 or self.max_restarts > 0
+
+    def run(self, out: Path | None) -> int:
+        """Re-run this very command under torchrun, writing to ``out`` (the same folder on
+        every restart); return torchrun's exit code."""
+        args, skip = [], False
+        for arg in sys.argv[1:]:
+            if skip:
+                skip = False
+            elif arg in LAUNCH_OPTIONS:
+                skip = True
+            elif not arg.startswith(tuple(f"{o}=" for o in LAUNCH_OPTIONS)):
+                args.append(arg)
+        if self.nnodes == 1 and self.endpoint is None:
+            where = ["--standalone"]
+        else:
+            rdzv_id = "zoo-" + "".join(c if c.isalnum() else "-" for c in str(out))[-60:]
+            where = [f"--nnodes={self.nnodes}", "--rdzv-backend=c10d", f"--rdzv-endpoint={self.endpoint}"]
+            where.append(f"--rdzv-id={rdzv_id}")
+        command = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            *where,
+            f"--nproc-per-node={self.nproc}",
+            f"--max-restarts={self.max_restarts}",
+            "-m",
+            "zoo_core",
+            *args,
+            *(["--out", str(out)] if out is not None else []),
+        ]
+        # the workers' process group gets a store of its own: on the rendezvous' shared store a
+        # restarted gloo group can read the dead group's addresses (pytorch/pytorch#135712)
+        return subprocess.call(command, env={**os.environ, "TORCH_DISABLE_SHARE_RDZV_TCP_STORE": "1"})
 
 
 @cli.command("eval")

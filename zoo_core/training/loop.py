@@ -22,11 +22,11 @@ from tqdm import tqdm
 
 from ..atomic import write_json
 from ..devices import device_name, flush_denormal, resolve_device, sync_time
-from ..distributed import barrier, from_main, gather_objects, init_process, shutdown
+from ..distributed import Process, barrier, from_main, gather_objects, init_process, shutdown
 from ..errors import ZooError
 from ..plugins import notify
 from ..recipe import Recipe
-from ..run import Run
+from ..run import CHECKPOINT_FILE, RUN_FILE, Run
 from ..version import __version__
 from ..weights import load_weights, save_weights
 from ..weights_info import WeightsInfo
@@ -53,12 +53,20 @@ def train(
     settings = settings or Settings()
     process = init_process(resolve_device(settings.device))
     try:
+        if process.restarts and out is not None:
+            # torchrun restarted the group after a worker failed: go on from the last checkpoint
+            resumable = from_main(process, (out / CHECKPOINT_FILE).is_file() if process.is_main else None)
+            if resumable:
+                run = Run.open(out)
+                return _continue(run, Settings(**run.settings), process, progress)
+            if process.is_main and (out / RUN_FILE).is_file():  # it died before its first checkpoint
+                Run.open(out).discard()
         trainer = Trainer(model_name, recipe, settings, process)
         directory = None
         if process.is_main:
             directory = Run.create(model_name, recipe, asdict(settings), out, runs_root).directory
         run = Run(from_main(process, directory), model_name, recipe, asdict(settings))
-        run.data = trainer.splits.describe()
+        run.data = _first_line(trainer)
         try:
             return _fit(trainer, run, progress)
         except BaseException:
@@ -86,12 +94,23 @@ def resume(
     settings = Settings(**{**run.settings, **({"device": device} if device else {})})
     process = init_process(resolve_device(settings.device))
     try:
-        trainer = Trainer(run.model, run.recipe, settings, process)
-        run.data = trainer.splits.describe()
-        run.history = trainer.restore(load_checkpoint(run.checkpoint_path, trainer.device))
-        return _fit(trainer, run, progress)
+        return _continue(run, settings, process, progress)
     finally:
         shutdown(process)
+
+
+def _continue(run: Run, settings: Settings, process: Process, progress: bool) -> dict[str, Any]:
+    """Train ``run`` on from its last checkpoint."""
+    trainer = Trainer(run.model, run.recipe, settings, process)
+    run.data = _first_line(trainer)
+    run.history = trainer.restore(load_checkpoint(run.checkpoint_path, trainer.device))
+    return _fit(trainer, run, progress)
+
+
+def _first_line(trainer: Trainer) -> str:
+    """What the run prints first: its data, and how many processes on how many nodes."""
+    processes = trainer.process.describe()
+    return trainer.splits.describe() + (f"; {processes}" if processes else "")
 
 
 def _fit(trainer: Trainer, run: Run, progress: bool) -> dict[str, Any]:

@@ -169,10 +169,8 @@ class Trainer:
     # -- training ------------------------------------------------------------------------------
     def epoch_order(self) -> torch.Tensor:
         """This process's shard of a fresh permutation (the same permutation on every rank)."""
-        n = len(self.train_split)
-        order = torch.randperm(n, generator=self.shuffle)
-        order = order[: n - n % self.process.world_size][self.process.rank :: self.process.world_size]
-        return order.to(self.device)
+        order = torch.randperm(len(self.train_split), generator=self.shuffle)
+        return shard(order, self.process).to(self.device)
 
     def train_epoch(self, progress: Progress) -> dict[str, float]:
         """One pass over this process's shard; the loss and accuracy over every process."""
@@ -249,6 +247,15 @@ class Trainer:
         if self.state.epoch >= self.recipe.epochs:
             return f"all {self.recipe.epochs} epochs done"
         return None
+
+
+def shard(order: torch.Tensor, process: Process) -> torch.Tensor:
+    """``process``'s share of an epoch's ``order``: every world_size-th index from its rank, so
+    the shards are disjoint and equal in length (the last ``len % world_size`` indices, a
+    different few each epoch, wait for the next), and step k of every rank together covers the
+    images a single process would take at step k with the whole batch."""
+    usable = len(order) - len(order) % process.world_size
+    return order[:usable][process.rank :: process.world_size]
 
 
 def make_optimizer(model: nn.Module, recipe: Recipe) -> torch.optim.Optimizer:

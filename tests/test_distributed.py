@@ -1,0 +1,160 @@
+"""Training on several processes and machines with torchrun, on the CPU with gloo, every process
+on 127.0.0.1: two "nodes" meeting at a c10d rendezvous, shards that cover every image once, and
+an elastic restart after a worker is killed that ends with the same weights as a run that was
+not."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from zoo_core import load_weights
+from zoo_core.distributed import Process
+from zoo_core.training.trainer import shard
+
+from .helpers import ROOT
+from .test_third_party import fake_distribution
+
+# lenet5 has neither dropout nor batch norm, and without augmentation nothing random differs
+# between one process with a batch of 128 and two with 64 each: the same images make each step.
+SHORT = ["--epochs", "2", "--subset", "1024", "--batch-size", "128", "--augment", "none", "--no-progress"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def zoo(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "zoo_core", *args],
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finished(process: subprocess.Popen, timeout: float = 240) -> tuple[str, str]:
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    assert process.returncode == 0, err[-3000:]
+    return out, err
+
+
+def processes_in(folder: Path) -> list[int]:
+    """Processes still working in ``folder`` (their current directory): orphaned workers."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if Path(os.readlink(entry / "cwd")) == folder.resolve():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def weights(path: Path) -> dict[str, torch.Tensor]:
+    return load_weights(path)[0]
+
+
+@pytest.mark.parametrize(("n", "world"), [(820, 2), (999, 3), (10, 4)])
+def test_the_shards_of_an_epoch_cover_each_image_once(n: int, world: int) -> None:
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(0))
+    shards = [shard(order, Process(rank, world)) for rank in range(world)]
+    seen = torch.cat(shards)
+    assert len({len(s) for s in shards}) == 1  # equal shards: every rank makes the same steps
+    assert len(seen) == n - n % world and len(set(seen.tolist())) == len(seen)  # none twice
+    assert set(seen.tolist()) <= set(order.tolist())
+
+
+def test_two_nodes_train_like_one_process_and_only_rank_0_writes(tmp_path) -> None:
+    endpoint = f"127.0.0.1:{free_port()}"
+    nodes = [tmp_path / "node-a", tmp_path / "node-b"]
+    for node in nodes:
+        node.mkdir()
+    launches = [
+        zoo(
+            *("train", "lenet5", *SHORT, "--nproc", "1", "--nnodes", "2"),
+            *("--rdzv-endpoint", endpoint, "--out", "run"),
+            cwd=node,
+            env={"ZOO_HOME": str(node / ".zoo")},
+        )
+        for node in nodes
+    ]
+    outputs = [finished(launch) for launch in launches]
+    assert not [pid for node in nodes for pid in processes_in(node)]
+    written = [node for node in nodes if (node / "run").exists()]
+    assert len(written) == 1, "exactly one node holds the run folder"
+    (first_line,) = [out.splitlines()[0] for out, _ in outputs if out.strip()]
+    assert first_line.endswith("; 2 processes on 2 nodes")
+    report = json.loads((written[0] / "run" / "report.json").read_text())
+    assert report["world_size"] == 2 and report["rank_checksums"][0] == report["rank_checksums"][1]
+
+    single = tmp_path / "single"
+    single.mkdir()
+    finished(zoo("train", "lenet5", *SHORT, "--out", "run", cwd=single))
+    one, two = weights(single / "run" / "last.safetensors"), weights(written[0] / "run" / "last.safetensors")
+    assert one.keys() == two.keys()
+    for key in one:
+        torch.testing.assert_close(two[key], one[key], atol=1e-5, rtol=1e-4)
+
+
+KILLER = """
+import os
+import signal
+
+from zoo_core import hookimpl
+
+
+@hookimpl
+def zoo_train_epoch_end(run, metrics):
+    # rank 0, on the first attempt only: die without a word once epoch 2's files are on their way
+    if metrics["epoch"] == 2 and os.environ.get("TORCHELASTIC_RESTART_COUNT") == "0":
+        os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_an_elastic_restart_after_sigkill_ends_with_identical_weights(tmp_path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    fake_distribution(site, "zoo-killer", "killer", KILLER)
+    runs = {}
+    for name, env in (("straight", {}), ("killed", {"PYTHONPATH": f"{site}{os.pathsep}{ROOT}"})):
+        folder = tmp_path / name
+        folder.mkdir()
+        args = ("train", "lenet5", *SHORT, "--epochs", "4", "--nproc", "2", "--max-restarts", "1")
+        out, _ = finished(zoo(*args, "--out", "run", cwd=folder, env=env))
+        assert not processes_in(folder)  # no worker outlives the run, killed or not
+        runs[name] = folder / "run"
+    assert re.search(r"^resuming .*run after epoch [12]$", out, re.MULTILINE), out  # from the last checkpoint
+    killed = json.loads((runs["killed"] / "report.json").read_text())
+    assert killed["epochs"] == 4 and killed["world_size"] == 2
+    for file in ("best.safetensors", "last.safetensors"):
+        a, b = weights(runs["straight"] / file), weights(runs["killed"] / file)
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert len((runs["killed"] / "metrics.jsonl").read_text().splitlines()) == 4
+
+
+def test_several_nodes_need_an_endpoint_and_a_run_folder(zoo_cli) -> None:
+    no_endpoint = zoo_cli("train", "lenet5", "--nnodes", "2", "--out", "x")
+    assert no_endpoint.exit_code == 1
+    assert "--nnodes needs --rdzv-endpoint HOST:PORT, the same on every machine" in no_endpoint.output
+    no_out = zoo_cli("train", "lenet5", "--nnodes", "2", "--rdzv-endpoint", "127.0.0.1:29400")
+    assert no_out.exit_code == 1 and "--nnodes needs --out" in no_out.output
+    bad = zoo_cli("train", "lenet5", "--nproc", "2", "--rdzv-endpoint", "localhost", "--out", "x")
+    assert bad.exit_code == 1 and "--rdzv-endpoint must be HOST:PORT, got 'localhost'" in bad.output

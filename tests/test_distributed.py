@@ -5,6 +5,7 @@ not."""
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import re
@@ -16,11 +17,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from zoo_core import load_weights
+from zoo_core import get_recipe, load_weights
 from zoo_core.distributed import Process
 from zoo_core.training.trainer import shard
 
 from .helpers import ROOT
+from .test_quantize import two_tone_folder
 from .test_third_party import fake_distribution
 
 # lenet5 has neither dropout nor batch norm, and without augmentation nothing random differs
@@ -148,6 +150,78 @@ def test_an_elastic_restart_after_sigkill_ends_with_identical_weights(tmp_path) 
         a, b = weights(runs["straight"] / file), weights(runs["killed"] / file)
         assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert len((runs["killed"] / "metrics.jsonl").read_text().splitlines()) == 4
+
+
+COUNTER = """
+import dataclasses
+import os
+
+from zoo_core import hookimpl
+from zoo_plugins.datasets import image_folder
+
+
+class Counted:
+    \"\"\"A split that notes every image it decodes, in every process and worker.\"\"\"
+
+    def __init__(self, samples):
+        self.samples, self.labels, self.key = samples, samples.labels, None  # never cached
+
+    def __len__(self):
+        return len(self.samples)
+
+    def __getitem__(self, index):
+        with open(os.environ["ZOO_TEST_COUNTS"], "a") as log:
+            log.write(self.samples.files[index] + "\\n")
+        return self.samples[index]
+
+
+def load(*, data_dir, download):
+    data = image_folder.load(data_dir=data_dir)
+    counted = {split: Counted(getattr(data, split)) for split in ("train", "val", "test")}
+    return dataclasses.replace(data, **counted)
+
+
+@hookimpl
+def zoo_register_datasets(register):
+    register("counted_folder", load, description="An image folder that counts its decodings.")
+"""
+
+
+def test_streaming_shards_decode_each_image_once_per_epoch_on_any_process_count(tmp_path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    fake_distribution(site, "zoo-counter", "counter", COUNTER)
+    folder = two_tone_folder(tmp_path / "images")  # 80 train (40 a class), 40 test
+    for name in ("dark", "light"):  # and a fixed validation split of 2 x 10
+        (folder / "val" / name).mkdir(parents=True)
+        for picture in sorted((folder / "train" / name).iterdir())[:10]:
+            picture.rename(folder / "val" / name / picture.name)
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(
+        json.dumps(
+            get_recipe("lenet5", dataset="counted_folder", epochs=3, batch_size=16, augment=()).to_dict()
+        )
+    )
+    reports = {}
+    for nproc in ("1", "2"):
+        counts, cwd = tmp_path / f"counts-{nproc}.txt", tmp_path / f"run-{nproc}"
+        cwd.mkdir()
+        args = ("train", "lenet5", "--recipe", str(recipe), "--data-dir", str(folder), "--no-data-cache")
+        env = {"PYTHONPATH": f"{site}{os.pathsep}{ROOT}", "ZOO_TEST_COUNTS": str(counts)}
+        out, _ = finished(
+            zoo(*args, "--workers", "1", "--nproc", nproc, "--no-progress", "--out", "run", cwd=cwd, env=env)
+        )
+        assert "streaming" in out.splitlines()[0]
+        decoded = collections.Counter(counts.read_text().splitlines())
+        by_split = {
+            split: {n for f, n in decoded.items() if f"/{split}/" in f} for split in ("train", "val", "test")
+        }
+        assert by_split == {"train": {3}, "val": {3}, "test": {1}}, by_split  # once an epoch; test once
+        assert sum(decoded.values()) == 3 * 60 + 3 * 20 + 40
+        reports[nproc] = json.loads((cwd / "run" / "report.json").read_text())
+    assert reports["2"]["world_size"] == 2
+    assert reports["1"]["test_accuracy"] == reports["2"]["test_accuracy"]
+    assert reports["1"]["best_val_loss"] == pytest.approx(reports["2"]["best_val_loss"], rel=1e-5)
 
 
 def test_several_nodes_need_an_endpoint_and_a_run_folder(zoo_cli) -> None:

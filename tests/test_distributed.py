@@ -131,7 +131,8 @@ def zoo_train_epoch_end(run, metrics):
 """
 
 
-def test_an_elastic_restart_after_sigkill_ends_with_identical_weights(tmp_path) -> None:
+@pytest.mark.parametrize("nproc", ["2", "1"])
+def test_an_elastic_restart_after_sigkill_ends_with_identical_weights(nproc: str, tmp_path) -> None:
     site = tmp_path / "site"
     site.mkdir()
     fake_distribution(site, "zoo-killer", "killer", KILLER)
@@ -139,13 +140,13 @@ def test_an_elastic_restart_after_sigkill_ends_with_identical_weights(tmp_path) 
     for name, env in (("straight", {}), ("killed", {"PYTHONPATH": f"{site}{os.pathsep}{ROOT}"})):
         folder = tmp_path / name
         folder.mkdir()
-        args = ("train", "lenet5", *SHORT, "--epochs", "4", "--nproc", "2", "--max-restarts", "1")
+        args = ("train", "lenet5", *SHORT, "--epochs", "4", "--nproc", nproc, "--max-restarts", "1")
         out, _ = finished(zoo(*args, "--out", "run", cwd=folder, env=env))
         assert not processes_in(folder)  # no worker outlives the run, killed or not
         runs[name] = folder / "run"
     assert re.search(r"^resuming .*run after epoch [12]$", out, re.MULTILINE), out  # from the last checkpoint
     killed = json.loads((runs["killed"] / "report.json").read_text())
-    assert killed["epochs"] == 4 and killed["world_size"] == 2
+    assert killed["epochs"] == 4 and killed["world_size"] == int(nproc)
     for file in ("best.safetensors", "last.safetensors"):
         a, b = weights(runs["straight"] / file), weights(runs["killed"] / file)
         assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

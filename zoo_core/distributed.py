@@ -37,14 +37,15 @@ class Process:
 def init_process(device: torch.device) -> Process:
     """Join torchrun's process group (NCCL on CUDA, gloo on the CPU), if launched by torchrun."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    restarts = int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0"))
     if world_size == 1:
-        return Process()
+        return Process(restarts=restarts)  # torchrun may restart a single worker too
     process = Process(
         int(os.environ["RANK"]),
         world_size,
         int(os.environ.get("LOCAL_RANK", "0")),
         nodes=int(os.environ.get("GROUP_WORLD_SIZE", "1")),
-        restarts=int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")),
+        restarts=restarts,
     )
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")

@@ -5,6 +5,7 @@ output folder, and changes no file that was there. One row per bad input; add ro
 from __future__ import annotations
 
 import dataclasses
+import os
 import signal
 import subprocess
 import sys
@@ -27,9 +28,14 @@ from .test_quantize import train_on_two_tones, two_tone_folder
 SHIPPED = ROOT / "weights" / "lenet5-fashion_mnist.safetensors"
 
 
-def zoo_process(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+def zoo_process(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "zoo_core", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "zoo_core", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -142,6 +148,7 @@ class Fault:
     what: str
     args: Callable[[Path, Path], list[str]]  # (scratch folder, output folder) -> the arguments
     message: str
+    env: dict[str, str] = dataclasses.field(default_factory=dict)  # set for this row's process
 
 
 FAULTS = [
@@ -324,6 +331,30 @@ FAULTS = [
         "give --data (an image folder) or --data-dir (where a registered dataset is), not both",
     ),
     Fault(
+        "a memory budget that is not a number",
+        lambda d, out: train_on(image_folder(d, {"cat": 4, "dog": 4}), out),
+        "$ZOO_MEMORY_BUDGET must be a number of MiB, got 'lots'",
+        env={"ZOO_MEMORY_BUDGET": "lots"},
+    ),
+    Fault(
+        "several machines without a rendezvous endpoint",
+        lambda d, out: ["train", "lenet5", "--nnodes", "2", "--out", str(out / "run")],
+        "--nnodes needs --rdzv-endpoint HOST:PORT, the same on every machine",
+    ),
+    Fault(
+        "several machines without a run folder",
+        lambda d, out: ["train", "lenet5", "--nnodes", "2", "--rdzv-endpoint", "127.0.0.1:29400"],
+        "--nnodes needs --out: every machine must name the same run folder",
+    ),
+    Fault(
+        "a rendezvous endpoint without a port",
+        lambda d, out: [
+            *("train", "lenet5", "--nproc", "2", "--rdzv-endpoint", "localhost"),
+            *("--out", str(out / "run")),
+        ],
+        "--rdzv-endpoint must be HOST:PORT, got 'localhost'",
+    ),
+    Fault(
         "an image too large to decode",
         lambda d, out: ["predict", "lenet5", str(huge_image(d))],
         "huge.png is too large to decode safely",
@@ -343,7 +374,7 @@ def test_a_bad_input_fails_in_a_few_lines_and_changes_nothing(fault: Fault, tmp_
     (out / "good.txt").write_text("a file that was here before")
     args = fault.args(scratch, out)
     before = snapshot(out)
-    result = zoo_process(*args, cwd=scratch)
+    result = zoo_process(*args, cwd=scratch, env=fault.env)
     lines = result.stderr.strip().splitlines()
     assert result.returncode != 0, result.stdout
     assert "Traceback" not in result.stderr and 1 <= len(lines) <= 3, result.stderr

@@ -188,7 +188,11 @@ def zoo_register_datasets(register):
 """
 
 
-def test_streaming_shards_decode_each_image_once_per_epoch_on_any_process_count(tmp_path) -> None:
+@pytest.fixture
+def counted(tmp_path):
+    """Run lenet5 for 3 epochs on a counting image folder (60 train, 20 val, 40 test images)
+    with ``nproc`` processes; return the run's first line, how often each split's images were
+    decoded, and its report."""
     site = tmp_path / "site"
     site.mkdir()
     fake_distribution(site, "zoo-counter", "counter", COUNTER)
@@ -198,38 +202,39 @@ def test_streaming_shards_decode_each_image_once_per_epoch_on_any_process_count(
         for picture in sorted((folder / "train" / name).iterdir())[:10]:
             picture.rename(folder / "val" / name / picture.name)
     recipe = tmp_path / "recipe.json"
-    recipe.write_text(
-        json.dumps(
-            get_recipe("lenet5", dataset="counted_folder", epochs=3, batch_size=16, augment=()).to_dict()
-        )
-    )
-    reports = {}
-    for nproc in ("1", "2"):
+    lenet5 = get_recipe("lenet5", dataset="counted_folder", epochs=3, batch_size=16, augment=())
+    recipe.write_text(json.dumps(lenet5.to_dict()))
+
+    def run(nproc: str, **env: str) -> tuple[str, dict[str, set[int]], dict]:
         counts, cwd = tmp_path / f"counts-{nproc}.txt", tmp_path / f"run-{nproc}"
         cwd.mkdir()
-        args = ("train", "lenet5", "--recipe", str(recipe), "--data-dir", str(folder), "--no-data-cache")
-        env = {"PYTHONPATH": f"{site}{os.pathsep}{ROOT}", "ZOO_TEST_COUNTS": str(counts)}
-        out, _ = finished(
-            zoo(*args, "--workers", "1", "--nproc", nproc, "--no-progress", "--out", "run", cwd=cwd, env=env)
-        )
-        assert "streaming" in out.splitlines()[0]
+        args = ("train", "lenet5", "--recipe", str(recipe), "--data-dir", str(folder), "--workers", "1")
+        env = {"PYTHONPATH": f"{site}{os.pathsep}{ROOT}", "ZOO_TEST_COUNTS": str(counts), **env}
+        out, _ = finished(zoo(*args, "--nproc", nproc, "--no-progress", "--out", "run", cwd=cwd, env=env))
         decoded = collections.Counter(counts.read_text().splitlines())
-        by_split = {
-            split: {n for f, n in decoded.items() if f"/{split}/" in f} for split in ("train", "val", "test")
-        }
-        assert by_split == {"train": {3}, "val": {3}, "test": {1}}, by_split  # once an epoch; test once
-        assert sum(decoded.values()) == 3 * 60 + 3 * 20 + 40
-        reports[nproc] = json.loads((cwd / "run" / "report.json").read_text())
+        splits = ("train", "val", "test")
+        files = {split: [n for f, n in decoded.items() if f"/{split}/" in f] for split in splits}
+        assert [len(files[split]) for split in splits] == [60, 20, 40]  # every image decoded
+        by_split = {split: set(files[split]) for split in splits}
+        return out.splitlines()[0], by_split, json.loads((cwd / "run" / "report.json").read_text())
+
+    return run
+
+
+def test_streaming_shards_decode_each_image_once_per_epoch_on_any_process_count(counted) -> None:
+    reports = {}
+    for nproc in ("1", "2"):
+        first, decoded, reports[nproc] = counted(nproc, ZOO_MEMORY_BUDGET="0")  # nothing fits: stream
+        assert "streaming" in first
+        assert decoded == {"train": {3}, "val": {3}, "test": {1}}  # once an epoch; test once
     assert reports["2"]["world_size"] == 2
     assert reports["1"]["test_accuracy"] == reports["2"]["test_accuracy"]
     assert reports["1"]["best_val_loss"] == pytest.approx(reports["2"]["best_val_loss"], rel=1e-5)
 
 
-def test_several_nodes_need_an_endpoint_and_a_run_folder(zoo_cli) -> None:
-    no_endpoint = zoo_cli("train", "lenet5", "--nnodes", "2", "--out", "x")
-    assert no_endpoint.exit_code == 1
-    assert "--nnodes needs --rdzv-endpoint HOST:PORT, the same on every machine" in no_endpoint.output
-    no_out = zoo_cli("train", "lenet5", "--nnodes", "2", "--rdzv-endpoint", "127.0.0.1:29400")
-    assert no_out.exit_code == 1 and "--nnodes needs --out" in no_out.output
-    bad = zoo_cli("train", "lenet5", "--nproc", "2", "--rdzv-endpoint", "localhost", "--out", "x")
-    assert bad.exit_code == 1 and "--rdzv-endpoint must be HOST:PORT, got 'localhost'" in bad.output
+def test_processes_hold_only_their_shard_when_the_whole_split_does_not_fit(counted) -> None:
+    # 120 images of 784 bytes do not fit 0.05 MiB; 30 training images a process do
+    first, decoded, report = counted("2", ZOO_MEMORY_BUDGET="0.05")
+    assert "resident shards (30 training images held by each of 2 processes" in first
+    assert decoded == {"train": {1}, "val": {3}, "test": {1}}  # each training image decoded once, ever
+    assert report["world_size"] == 2 and report["epochs"] == 3 and report["test_accuracy"] > 0.9

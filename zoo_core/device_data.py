@@ -58,6 +58,7 @@ class Split:
 
     device: torch.device
     labels: torch.Tensor
+    sharded = False  # True: it holds only this process's share of the split, not the whole
 
     def __len__(self) -> int:
         return len(self.labels)

@@ -87,3 +87,12 @@ def from_main(process: Process, obj: Any) -> Any:
     box = [obj]
     dist.broadcast_object_list(box, src=0)
     return box[0]
+
+
+def shard(order: torch.Tensor, process: Process) -> torch.Tensor:
+    """``process``'s share of an epoch's ``order``: every world_size-th index from its rank, so
+    the shards are disjoint and equal in length (the last ``len % world_size`` indices, a
+    different few each epoch, wait for the next), and step k of every rank together covers the
+    images a single process would take at step k with the whole batch."""
+    usable = len(order) - len(order) % process.world_size
+    return order[:usable][process.rank :: process.world_size]

@@ -265,9 +265,10 @@ def _check_params(spec: ModelSpec, model: torch.nn.Module, kwargs: dict[str, Any
     """Warn, once per model, when a model built at its registered configuration does not have
     the parameter count its plugin declared (`zoo list` shows the declared figure)."""
     default = kwargs == {"num_classes": spec.num_classes, "in_channels": spec.in_channels}
-    if not default or spec.name in _PARAMS_CHECKED:
+    registration = (spec.name, str(spec.origin), spec.params)  # a model registered anew is checked anew
+    if not default or registration in _PARAMS_CHECKED:
         return
-    _PARAMS_CHECKED.add(spec.name)
+    _PARAMS_CHECKED.add(registration)
     counted = count_params(model)
     if counted != spec.params:
         warnings.warn(
@@ -278,7 +279,7 @@ def _check_params(spec: ModelSpec, model: torch.nn.Module, kwargs: dict[str, Any
         )
 
 
-_PARAMS_CHECKED: set[str] = set()
+_PARAMS_CHECKED: set[tuple[str, str, int]] = set()
 
 
 def count_params(model: torch.nn.Module) -> int:

@@ -180,8 +180,17 @@ def resident_bytes(count: int, channels: int, size: tuple[int, int]) -> int:
     return count * channels * size[0] * size[1]
 
 
+BUDGET_ENV = "ZOO_MEMORY_BUDGET"
+
+
 def memory_budget() -> int:
-    """The bytes a resident dataset may take: a fraction of the memory available now."""
+    """The bytes a resident dataset may take: ``$ZOO_MEMORY_BUDGET`` (in MiB) when set, else a
+    fraction of the memory available now."""
+    if os.environ.get(BUDGET_ENV):
+        try:
+            return int(float(os.environ[BUDGET_ENV]) * 2**20)
+        except ValueError:
+            raise ZooError(f"${BUDGET_ENV} must be a number of MiB, got {os.environ[BUDGET_ENV]!r}") from None
     try:
         lines = Path("/proc/meminfo").read_text().splitlines()
         available = next(int(line.split()[1]) * 1024 for line in lines if line.startswith("MemAvailable:"))

@@ -18,6 +18,7 @@ import torch
 
 from .data import load_dataset, split_indices
 from .device_data import BatchPrep, DeviceSplit, Split
+from .distributed import Process, shard
 from .entries import DatasetSpec
 from .errors import ZooError
 from .interfaces import ImageSet, Samples, SampleSet
@@ -62,10 +63,13 @@ def load_splits(
     channels: int,
     options: DataOptions,
     channels_last: bool = False,
+    process: Process | None = None,
 ) -> Splits:
     """The recipe's splits of ``spec``'s data: its fixed validation split, or the recipe's
     seeded share of the training images; images of varying size and mode (samples) become
-    ``channels`` channels at the recipe's input size."""
+    ``channels`` channels at the recipe's input size. Under torchrun (``process``), samples
+    too large to keep whole but whose training share per process fits are kept as shards: each
+    process holds a fixed, seeded share of the training images (validation and test stream)."""
     data = load_dataset(spec, data_dir=options.data_dir, download=options.download)
     if isinstance(data, ImageSet):
         described = spec.described(spec.classes, spec.in_channels or channels)
@@ -89,9 +93,14 @@ def load_splits(
     if isinstance(data, SampleSet):
         parts = [s for s in (data.train, data.val, data.test) if s is not None]
         size = resident_bytes(sum(len(s) for s in parts), channels, recipe.input_size)
-        keep = options.cache if options.cache is not None else size <= memory_budget()
+        budget = memory_budget()
+        keep = options.cache if options.cache is not None else size <= budget
         workers = options.workers if options.workers is not None else min(4, os.cpu_count() or 1)
         decode = {"channels": channels, "size": recipe.input_size, "interpolation": options.interpolation}
+        process = process or Process()
+        share = resident_bytes(len(data.train) // process.world_size, channels, recipe.input_size)
+        if options.cache is None and not keep and process.distributed and share <= budget:
+            return _sharded(data, recipe, prep, described, workers, decode, process)
         if not keep:
             return _streamed(data, recipe, prep, described, workers, decode)
         data = _decoded(data, workers, decode)
@@ -139,11 +148,7 @@ def _resident(data: ImageSet, recipe: Recipe, prep: BatchPrep, dataset: DatasetS
 def _streamed(
     data: SampleSet, recipe: Recipe, prep: BatchPrep, dataset: DatasetSpec, workers: int, decode: dict
 ) -> Splits:
-    if data.val is not None:
-        train, val = data.train, data.val
-    else:
-        train_idx, val_idx = split_indices(len(data.train), recipe)
-        train, val = Picked(data.train, train_idx.tolist()), Picked(data.train, val_idx.tolist())
+    train, val = _train_and_val(data, recipe)
 
     def stream(samples: Samples) -> StreamSplit:
         return StreamSplit(samples, prep, workers=workers, **decode)
@@ -151,3 +156,40 @@ def _streamed(
     test = stream(data.test) if data.test is not None else None
     path = f"streaming ({workers} decoding workers; --data-cache keeps it resident)"
     return Splits(stream(train), stream(val), test, dataset, path)
+
+
+def _sharded(
+    data: SampleSet,
+    recipe: Recipe,
+    prep: BatchPrep,
+    dataset: DatasetSpec,
+    workers: int,
+    decode: dict,
+    process: Process,
+) -> Splits:
+    """This process's fixed share of the training images resident, validation and test
+    streamed (they are evaluated in shards anyway)."""
+    train, val = _train_and_val(data, recipe)
+    fixed = torch.randperm(len(train), generator=torch.Generator().manual_seed(recipe.seed))
+    mine = Picked(train, shard(fixed, process).tolist())
+    held = DeviceSplit(resident(mine, workers=workers, **decode), labels_of(mine), prep)
+    held.sharded = True
+    streamed = {
+        name: StreamSplit(samples, prep, workers=workers, **decode) if samples is not None else None
+        for name, samples in (("val", val), ("test", data.test))
+    }
+    path = (
+        f"resident shards ({len(mine):,} training images held by each of {process.world_size} processes, "
+        "a fixed share; validation and test streaming)"
+    )
+    return Splits(held, streamed["val"], streamed["test"], dataset, path)
+
+
+def _train_and_val(data: SampleSet, recipe: Recipe) -> tuple[Samples, Samples]:
+    """The training and validation samples: the data's own validation split, else the recipe's
+    seeded share of the training images."""
+    if data.val is not None:
+        return data.train, data.val
+    train_idx, val_idx = split_indices(len(data.train), recipe)
+    return Picked(data.train, train_idx.tolist()), Picked(data.train, val_idx.tolist())
+

@@ -19,7 +19,7 @@ from torch import nn
 from ..data import get_dataset
 from ..device_data import Split
 from ..devices import autocast, resolve_device
-from ..distributed import Process, gather_objects, sum_across
+from ..distributed import Process, gather_objects, shard, sum_across
 from ..errors import ZooError
 from ..evaluation import Evaluation, evaluate
 from ..models import create_model, get_model_spec, get_weights, registered_info
@@ -64,6 +64,7 @@ class Trainer:
             channels=start.in_channels,
             options=settings.data_options(start.interpolation),
             channels_last=settings.channels_last,
+            process=process,
         )
         self.dataset = self.splits.dataset
         self.train_split, self.val_split, self.test_split = (
@@ -79,7 +80,10 @@ class Trainer:
                 "into batches of at least 2; use a multiple of the process count, at least twice it"
             )
         self.batch_size = recipe.batch_size // process.world_size
-        self.steps_per_epoch = math.ceil(len(self.train_split) // process.world_size / self.batch_size)
+        per_rank = (
+            len(self.train_split) if self.train_split.sharded else len(self.train_split) // process.world_size
+        )
+        self.steps_per_epoch = math.ceil(per_rank / self.batch_size)
         total_steps = recipe.epochs * self.steps_per_epoch
         if settings.max_steps:
             total_steps = min(total_steps, settings.max_steps)
@@ -168,9 +172,10 @@ class Trainer:
 
     # -- training ------------------------------------------------------------------------------
     def epoch_order(self) -> torch.Tensor:
-        """This process's shard of a fresh permutation (the same permutation on every rank)."""
+        """This process's shard of a fresh permutation (the same permutation on every rank), or
+        a permutation of its own images when it holds only its shard."""
         order = torch.randperm(len(self.train_split), generator=self.shuffle)
-        return shard(order, self.process).to(self.device)
+        return (order if self.train_split.sharded else shard(order, self.process)).to(self.device)
 
     def train_epoch(self, progress: Progress) -> dict[str, float]:
         """One pass over this process's shard; the loss and accuracy over every process."""
@@ -247,15 +252,6 @@ class Trainer:
         if self.state.epoch >= self.recipe.epochs:
             return f"all {self.recipe.epochs} epochs done"
         return None
-
-
-def shard(order: torch.Tensor, process: Process) -> torch.Tensor:
-    """``process``'s share of an epoch's ``order``: every world_size-th index from its rank, so
-    the shards are disjoint and equal in length (the last ``len % world_size`` indices, a
-    different few each epoch, wait for the next), and step k of every rank together covers the
-    images a single process would take at step k with the whole batch."""
-    usable = len(order) - len(order) % process.world_size
-    return order[:usable][process.rank :: process.world_size]
 
 
 def make_optimizer(model: nn.Module, recipe: Recipe) -> torch.optim.Optimizer:

@@ -192,4 +192,3 @@ def _train_and_val(data: SampleSet, recipe: Recipe) -> tuple[Samples, Samples]:
         return data.train, data.val
     train_idx, val_idx = split_indices(len(data.train), recipe)
     return Picked(data.train, train_idx.tolist()), Picked(data.train, val_idx.tolist())
-

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from zoo_core import export_model
+from zoo_core import export_model, get_model_spec
 from zoo_core.benchmark import time_calls
 from zoo_core.devices import cpu_description
 from zoo_plugins.exporters.onnx import open_runtime
@@ -25,7 +25,7 @@ PRECISIONS = ("none", "int8", "fp16")
 
 def measure(name: str, folder: Path, *, batch: int, seconds: float) -> list[dict]:
     rows = []
-    x = torch.randn(batch, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    x = torch.randn(batch, *get_model_spec(name).input_shape, generator=torch.Generator().manual_seed(0))
     for precision in PRECISIONS:
         (report,) = export_model(
             name, ["onnx"], folder, weights="fashion_mnist", options={"quantize": precision}, force=True

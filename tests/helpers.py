@@ -1,4 +1,5 @@
-"""Helpers shared by tests: a fresh Python process, and a one-model plugin."""
+"""Helpers shared by tests: a fresh Python process, a one-model plugin, and a two-class image
+folder with fashion_cnn weights trained on it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from zoo_core import Recipe, hookimpl
+import numpy as np
+from PIL import Image
+
+from zoo_core import Recipe, hookimpl, training
+from zoo_core.models import get_recipe
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,3 +47,30 @@ def model_plugin(name: str, builder: Any, **registration: Any) -> object:
             register(name, builder, **arguments)
 
     return Plugin()
+
+
+def two_tone_folder(root: Path, *, constant_train: bool = False) -> Path:
+    """Classes ``dark`` and ``light`` (noise in two brightness bands), split into train and
+    test folders; with ``constant_train`` every training image is one flat grey."""
+    rng = np.random.default_rng(0)
+    for split, count in (("train", 40), ("test", 20)):
+        for name, low in (("dark", 0), ("light", 150)):
+            folder = root / split / name
+            folder.mkdir(parents=True)
+            for i in range(count):
+                pixels = rng.integers(low, low + 100, (28, 28), dtype=np.uint8)
+                if constant_train and split == "train":
+                    pixels[:] = 128
+                Image.fromarray(pixels, "L").save(folder / f"{i}.png")
+    return root
+
+
+def train_on_two_tones(root: Path) -> tuple[Path, Path]:
+    """A folder of two classes in ``root`` and fashion_cnn's weights trained on it."""
+    folder = two_tone_folder(root / "images")
+    recipe = get_recipe("fashion_cnn", dataset="image_folder", epochs=3, batch_size=16, augment=())
+    report = training.train(
+        "fashion_cnn", recipe, training.Settings(data_dir=str(folder)), out=root / "run", progress=False
+    )
+    assert report["test_accuracy"] == 1.0
+    return folder, root / "run" / "best.safetensors"

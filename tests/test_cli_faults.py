@@ -22,8 +22,7 @@ import zoo_core as zoo
 from zoo_core.run import Run
 from zoo_core.training import Settings
 
-from .helpers import ROOT
-from .test_quantize import train_on_two_tones, two_tone_folder
+from .helpers import ROOT, train_on_two_tones, two_tone_folder
 
 SHIPPED = ROOT / "weights" / "lenet5-fashion_mnist.safetensors"
 

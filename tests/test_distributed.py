@@ -21,8 +21,7 @@ from zoo_core import get_recipe, load_weights
 from zoo_core.distributed import Process
 from zoo_core.training.trainer import shard
 
-from .helpers import ROOT
-from .test_quantize import two_tone_folder
+from .helpers import ROOT, two_tone_folder
 from .test_third_party import fake_distribution
 
 # lenet5 has neither dropout nor batch norm, and without augmentation nothing random differs

@@ -6,15 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import onnx
 import pytest
-from PIL import Image
 
-from zoo_core import DatasetNotFoundError, export_model, hookimpl, plugins, training
+from zoo_core import DatasetNotFoundError, export_model, hookimpl, plugins
 from zoo_core.models import get_recipe
 
-from .helpers import model_plugin
+from .helpers import model_plugin, train_on_two_tones
 
 
 def metadata(path: Path) -> dict[str, str]:
@@ -113,33 +111,6 @@ def test_without_its_dataset_fp16_says_so_and_int8_refuses(model_of_missing_data
         "download it from example.org\n"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lost.fp16.onnx", "lost.fp16.parity.json"]
-
-
-def two_tone_folder(root: Path, *, constant_train: bool = False) -> Path:
-    """Classes ``dark`` and ``light`` (noise in two brightness bands), split into train and
-    test folders; with ``constant_train`` every training image is one flat grey."""
-    rng = np.random.default_rng(0)
-    for split, count in (("train", 40), ("test", 20)):
-        for name, low in (("dark", 0), ("light", 150)):
-            folder = root / split / name
-            folder.mkdir(parents=True)
-            for i in range(count):
-                pixels = rng.integers(low, low + 100, (28, 28), dtype=np.uint8)
-                if constant_train and split == "train":
-                    pixels[:] = 128
-                Image.fromarray(pixels, "L").save(folder / f"{i}.png")
-    return root
-
-
-def train_on_two_tones(root: Path) -> tuple[Path, Path]:
-    """A folder of two classes in ``root`` and fashion_cnn's weights trained on it."""
-    folder = two_tone_folder(root / "images")
-    recipe = get_recipe("fashion_cnn", dataset="image_folder", epochs=3, batch_size=16, augment=())
-    report = training.train(
-        "fashion_cnn", recipe, training.Settings(data_dir=str(folder)), out=root / "run", progress=False
-    )
-    assert report["test_accuracy"] == 1.0
-    return folder, root / "run" / "best.safetensors"
 
 
 def test_int8_of_folder_weights_calibrates_on_the_folder(tmp_path, zoo_cli) -> None:

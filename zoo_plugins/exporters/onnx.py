@@ -24,7 +24,15 @@ from typing import Any
 
 from zoo_core import ExporterOption, ExportError, ExportJob, ExportRuntime, format_table, hookimpl
 
-from .onnx_files import add_metadata, checked, first_line, ort_session, quiet_logger, root_cause
+from .onnx_files import (
+    INPUT_NAME,
+    add_metadata,
+    checked,
+    first_line,
+    ort_session,
+    quiet_logger,
+    root_cause,
+)
 from .quantize import QUANTIZE_OPTIONS, quantized
 from .shapes import DYNAMIC_SIZE, checked_shapes, dynamic_shapes, name_size_axes
 
@@ -72,7 +80,7 @@ def export_onnx(job: ExportJob, path: Path) -> dict[str, Any]:
                 dynamo=True,
                 dynamic_shapes=dynamic_shapes(job),
                 opset_version=opset,
-                input_names=["input"],
+                input_names=[INPUT_NAME],
                 output_names=["logits"],
                 external_data=False,
                 optimize=True,

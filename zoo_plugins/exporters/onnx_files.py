@@ -11,6 +11,8 @@ from typing import Any
 
 from zoo_core import ExportError
 
+INPUT_NAME = "input"  # the graph's one input, as the exporter names it
+
 
 def add_metadata(proto: Any, metadata: dict[str, str]) -> None:
     """Set ``metadata`` in the graph's ``metadata_props``, replacing entries of the same keys."""

@@ -16,7 +16,7 @@ from typing import Any
 
 from zoo_core import DatasetNotFoundError, ExporterOption, ExportError, ExportJob, ZooError
 
-from .onnx_files import add_metadata, checked, ort_session, quiet_logger
+from .onnx_files import INPUT_NAME, add_metadata, checked, ort_session, quiet_logger
 
 PRECISIONS = ("none", "int8", "fp16")
 CALIBRATION_BATCH = 64
@@ -101,7 +101,6 @@ def _int8(job: ExportJob, source: Path, target: Path) -> str:
         images = job.data.calibration(count).numpy()
     except ZooError as exc:
         raise ExportError(f"int8 needs calibration images, and {exc}") from None
-    name = _input_name(source)
 
     class Batches(CalibrationDataReader):
         def __init__(self) -> None:
@@ -111,7 +110,7 @@ def _int8(job: ExportJob, source: Path, target: Path) -> str:
 
         def get_next(self) -> dict[str, Any] | None:
             batch = next(self.batches, None)
-            return None if batch is None else {name: batch}
+            return None if batch is None else {INPUT_NAME: batch}
 
     prepared = target.with_name("prepared.onnx")
     quant_pre_process(str(source), str(prepared))
@@ -175,9 +174,3 @@ def _accuracy_line(accuracy: dict[str, Any]) -> str:
         f"predictions agree on {100 * accuracy['agreement']:.2f}%: "
         + ("pass" if accuracy["passed"] else "FAIL")
     )
-
-
-def _input_name(path: Path) -> str:
-    import onnx
-
-    return onnx.load(str(path), load_external_data=False).graph.input[0].name

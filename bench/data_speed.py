@@ -36,8 +36,9 @@ from zoo_core import get_recipe, user_cache_dir
 from zoo_core.devices import cpu_description as describe
 from zoo_core.distributed import Process
 from zoo_core.samples import decode, decoded_cache, resident
-from zoo_core.training import Settings, Trainer
+from zoo_core.training import Settings, TrainingEpoch, TrainingSession
 from zoo_plugins.datasets import fashion_mnist, image_folder
+from zoo_plugins.training.default import train_epoch
 
 
 def write_folder(root: Path, count: int) -> None:
@@ -66,14 +67,10 @@ def train_speed(folder: Path, cache: bool, steps: int, workers: int) -> float:
     settings = Settings(
         device="cpu", data_dir=str(folder), data_cache=cache, workers=workers, max_steps=steps
     )
-    trainer = Trainer("fashion_cnn", recipe, settings, Process())
-
-    class Bar:
-        def update(self, n: int) -> None:
-            pass
-
-    seconds = timed(lambda: trainer.train_epoch(Bar()))
-    return trainer.state.images_seen / seconds
+    session = TrainingSession("fashion_cnn", recipe, settings, Process())
+    epoch = TrainingEpoch(session)
+    seconds = timed(lambda: train_epoch(session, epoch))
+    return float(epoch.seen) / seconds
 
 
 def whole_process(*args: str) -> tuple[float, str]:

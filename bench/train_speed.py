@@ -22,8 +22,9 @@ from torch import nn
 from zoo_core import get_recipe, user_cache_dir
 from zoo_core.devices import flush_denormal, resolve_device
 from zoo_core.distributed import Process
-from zoo_core.training import Settings, Trainer
+from zoo_core.training import Settings, TrainingEpoch, TrainingSession
 from zoo_plugins.datasets import fashion_mnist
+from zoo_plugins.training.default import train_epoch
 
 
 class LessonCNN(nn.Module):
@@ -93,19 +94,15 @@ def lesson_loop(root: Path, device: torch.device, steps: int, workers: int) -> t
 def zoo_loop(device: torch.device, steps: int) -> tuple[float, int]:
     """The zoo trainer on the same network and recipe; returns (seconds, training images)."""
     recipe = get_recipe("fashion_cnn", "lesson")
-    trainer = Trainer("fashion_cnn", recipe, Settings(device=str(device), max_steps=steps), Process())
-
-    class Bar:
-        def update(self, n: int) -> None:
-            pass
-
+    session = TrainingSession("fashion_cnn", recipe, Settings(device=str(device), max_steps=steps), Process())
+    epoch = TrainingEpoch(session)
     with flush_denormal(device):
         start = time.perf_counter()
-        trainer.train_epoch(Bar())
-        trainer.evaluate(trainer.val_split)
+        train_epoch(session, epoch)
+        session.evaluate(session.val_split)
         if device.type == "cuda":
             torch.cuda.synchronize()
-        return time.perf_counter() - start, trainer.state.images_seen
+        return time.perf_counter() - start, int(epoch.seen)
 
 
 def main() -> None:

@@ -89,6 +89,12 @@ def test_plugins_json(zoo_cli) -> None:
         "models": ["lenet5", "lenet5_bn"],
         "datasets": [],
         "exporters": [],
+        "optimizers": [],
+        "schedules": [],
+        "losses": [],
+        "augmentations": [],
+        "averagers": [],
+        "trainers": [],
     }
     onnx = next(p for p in data if p["name"] == "onnx")
     assert onnx["exporters"] == ["onnx"] and onnx["module"] == "zoo_plugins.exporters.onnx"

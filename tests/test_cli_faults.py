@@ -196,6 +196,46 @@ FAULTS = [
         "batch_size must be an integer of at least 2 (batch norm needs two images), got 1",
     ),
     Fault(
+        "an optimizer no plugin registered",
+        lambda d, out: ["train", "lenet5", "--optimizer", "adan", "--out", str(out / "run")],
+        "unknown optimizer 'adan'. Did you mean 'adam', 'adamw'? Registered optimizers: adam, adamw, sgd.",
+    ),
+    Fault(
+        "an option no part of the recipe takes",
+        lambda d, out: ["train", "lenet5", "--set", "ema_decay=0.9", "--out", str(out / "run")],
+        "no part of the recipe takes option 'ema_decay'.",
+    ),
+    Fault(
+        "a part's option out of its range",
+        lambda d, out: [
+            *("train", "lenet5", "--averager", "ema", "--set", "ema_decay=1.5", "--out", str(out / "run")),
+        ],
+        "averager 'ema': option 'ema_decay' must be at most 0.999999, got 1.5",
+    ),
+    Fault(
+        "--set without a value",
+        lambda d, out: ["train", "lenet5", "--set", "ema_decay", "--out", str(out / "run")],
+        "--set takes OPTION=VALUE (e.g. ema_decay=0.999), got 'ema_decay'",
+    ),
+    Fault(
+        "a resumed run given new part options",
+        lambda d, out: ["train", "--resume", str(run_folder(out)), "--set", "ema_decay=0.9", "--lr", "0.1"],
+        "a resumed run keeps its recipe; drop --lr, --set or start a new run",
+    ),
+    Fault(
+        "a teacher that is not MODEL:WEIGHTS",
+        lambda d, out: ["train", "lenet5", "--teacher", "resnet18_small", "--out", str(out / "run")],
+        "the distill trainer needs a teacher as MODEL:WEIGHTS",
+    ),
+    Fault(
+        "a teacher that knows other classes",
+        lambda d, out: [
+            *("train", "lenet5", "--teacher", f"lenet5:{five_class_export(d)}", "--subset", "100"),
+            *("--out", str(out / "run")),
+        ],
+        "predicts 5 classes (?); the student learns 10 (T-shirt/top, ",
+    ),
+    Fault(
         "resuming from a truncated checkpoint",
         lambda d, out: ["train", "--resume", str(run_folder(out, truncated_checkpoint(d)))],
         "checkpoint.pt is not a readable checkpoint (PytorchStreamReader failed reading zip archive",

@@ -11,7 +11,14 @@ import pytest
 
 import zoo_core
 from zoo_core import hookspecs
-from zoo_core.entries import DatasetSpec, ExporterSpec, ModelSpec
+from zoo_core.entries import (
+    AugmentationSpec,
+    DatasetSpec,
+    ExporterSpec,
+    ModelSpec,
+    OptimizerSpec,
+    TrainerSpec,
+)
 from zoo_core.registry import PluginOrigin, registrar
 
 from .helpers import ROOT, run_python
@@ -23,6 +30,9 @@ from .helpers import ROOT, run_python
         (hookspecs.RegisterModel, ModelSpec),
         (hookspecs.RegisterDataset, DatasetSpec),
         (hookspecs.RegisterExporter, ExporterSpec),
+        (hookspecs.RegisterPart, OptimizerSpec),
+        (hookspecs.RegisterAugmentation, AugmentationSpec),
+        (hookspecs.RegisterTrainer, TrainerSpec),
     ],
 )
 def test_each_register_protocol_is_the_callback_plugins_get(protocol, entry) -> None:
@@ -66,7 +76,9 @@ def test_the_readme_python_imports_only_from_zoo_core() -> None:
 
 
 @pytest.mark.parametrize(
-    "folder", ["zoo_plugins", "examples/zoo-plugin-example/zoo_plugin_example"], ids=["built-in", "example"]
+    "folder",
+    ["zoo_plugins", "examples/zoo-plugin-example/zoo_plugin_example", "examples/zoo-mixup/zoo_mixup"],
+    ids=["built-in", "example", "mixup"],
 )
 def test_plugins_import_only_from_zoo_core(folder) -> None:
     for path in sorted((ROOT / folder).rglob("*.py")):

@@ -1,10 +1,13 @@
-"""Batched augmentation and normalisation on the device."""
+"""Batched augmentation (the built-in training plugin's) and normalisation on the device."""
 
 from __future__ import annotations
 
 import torch
 
-from zoo_core.device_data import BatchPrep, DeviceSplit, random_erase, random_flip, random_shift
+from zoo_core import get_dataset, get_recipe
+from zoo_core.device_data import BatchPrep, DeviceSplit
+from zoo_core.recipe_parts import resolve_parts
+from zoo_plugins.training.augmentations import random_erase, random_flip, random_shift
 
 
 def images(n: int = 64) -> torch.Tensor:
@@ -40,19 +43,30 @@ def test_erase_zeroes_one_rectangle_in_about_half_the_images() -> None:
     assert erased.max() <= 0.33 * 28 * 28 + 28  # area bound, rounding aside
 
 
+def test_erase_fills_with_the_dataset_mean_which_normalises_to_zero() -> None:
+    recipe = get_recipe("fashion_cnn", augment="erase", options={"erase_p": 1.0})
+    dataset = get_dataset("fashion_mnist").described((), 1)
+    (erase,) = [p.build(recipe=recipe, dataset=dataset) for p in resolve_parts(recipe).augmentations]
+    prep = BatchPrep(mean=dataset.mean, std=dataset.std, input_size=(28, 28), device=torch.device("cpu"))
+    x, y = prep(torch.full((8, 1, 28, 28), 255, dtype=torch.uint8), torch.arange(8), [erase])
+    assert torch.equal(y, torch.arange(8))
+    erased = x.abs() < 1e-5
+    assert erased.flatten(1).any(1).all() and not erased.all()  # every image has one rectangle
+
+
 def test_augmentation_is_reproducible_with_the_same_generator() -> None:
+    recipe = get_recipe("fashion_cnn", augment="flip,shift,erase")
+    dataset = get_dataset("fashion_mnist").described((), 1)
+    augment = [p.build(recipe=recipe, dataset=dataset) for p in resolve_parts(recipe).augmentations]
     split = DeviceSplit(
         images().to(torch.uint8),
         torch.zeros(64, dtype=torch.long),
         BatchPrep(mean=(0.5,), std=(0.5,), input_size=(28, 28), device=torch.device("cpu")),
     )
-    a = next(
-        split.batches(16, augment=("flip", "shift", "erase"), generator=torch.Generator().manual_seed(5))
-    )[0]
-    b = next(
-        split.batches(16, augment=("flip", "shift", "erase"), generator=torch.Generator().manual_seed(5))
-    )[0]
-    assert torch.equal(a, b)
+    a = next(split.batches(16, augment=augment, generator=torch.Generator().manual_seed(5)))[0]
+    b = next(split.batches(16, augment=augment, generator=torch.Generator().manual_seed(5)))[0]
+    c = next(split.batches(16, augment=augment, generator=torch.Generator().manual_seed(6)))[0]
+    assert torch.equal(a, b) and not torch.equal(a, c)
 
 
 def test_normalisation_and_resize_match_torchvision() -> None:

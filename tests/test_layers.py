@@ -40,6 +40,7 @@ LAYERS = {
         "zoo_core.bundle",
         "zoo_core.hub",
         "zoo_core.publish",
+        "zoo_core.recipe_parts",
         "zoo_core.models",
         "zoo_core.data",
         "zoo_core.devices",

@@ -15,6 +15,8 @@ from .helpers import model_plugin
 
 BUILTIN_PLUGINS = {
     "alexnet",
+    "distill",
+    "ema",
     "fashion_cnn",
     "fashion_mnist",
     "googlenet",
@@ -25,6 +27,7 @@ BUILTIN_PLUGINS = {
     "resnet",
     "run_log",
     "safetensors",
+    "training",
     "vgg",
 }
 
@@ -150,7 +153,8 @@ def test_two_plugins_registering_one_name_is_an_error_naming_both() -> None:
 def test_misspelt_hook_is_rejected_and_named() -> None:
     host = PluginHost(strict=False)
     with pytest.warns(
-        PluginWarning, match="unknown hook zoo_registr_models; known hooks: zoo_register_datasets"
+        PluginWarning,
+        match="unknown hook zoo_registr_models; known hooks: zoo_register_augmentations, .*_register_models",
     ):
         info = host.register(Misspelt(), "misspelt")
     assert info.status == "failed"

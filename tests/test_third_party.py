@@ -16,12 +16,11 @@ from .helpers import ROOT, run_python
 from .hub_server import HubServer
 
 EXAMPLE = ROOT / "examples" / "zoo-plugin-example"
+MIXUP = ROOT / "examples" / "zoo-mixup"
 
 
-@pytest.fixture(scope="module")
-def example_site(tmp_path_factory) -> Path:
-    """The example plugin package, installed by pip into a folder put on PYTHONPATH."""
-    target = tmp_path_factory.mktemp("site")
+def pip_install(package: Path, target: Path) -> Path:
+    """Install ``package`` by pip into ``target``, a folder to put on PYTHONPATH."""
     subprocess.run(
         [
             sys.executable,
@@ -33,13 +32,25 @@ def example_site(tmp_path_factory) -> Path:
             "--no-build-isolation",
             "--target",
             str(target),
-            str(EXAMPLE),
+            str(package),
         ],
         check=True,
         capture_output=True,
         timeout=300,
     )
     return target
+
+
+@pytest.fixture(scope="module")
+def example_site(tmp_path_factory) -> Path:
+    """The example plugin package, installed by pip into a folder put on PYTHONPATH."""
+    return pip_install(EXAMPLE, tmp_path_factory.mktemp("site"))
+
+
+@pytest.fixture(scope="module")
+def mixup_site(tmp_path_factory) -> Path:
+    """The example training-part package (mixup), installed the same way."""
+    return pip_install(MIXUP, tmp_path_factory.mktemp("mixup"))
 
 
 def fake_distribution(site: Path, dist: str, plugin: str, source: str) -> None:
@@ -223,3 +234,31 @@ def test_the_readme_plugin_installs_and_its_dataset_streams(tmp_path) -> None:
     assert report["test_images"] == 10 and report["test_accuracy"] == 1.0  # bright against dark
     listed = zoo("list", "convnext*", "--json", site=site)
     assert listed.returncode == 0 and json.loads(listed.stdout)[0]["name"] == "convnext_nano"
+
+
+def test_a_third_party_augmentation_is_listed_and_trained_with(mixup_site, tmp_path) -> None:
+    shown = json.loads(zoo("plugins", "--json", site=mixup_site).stdout)
+    (entry,) = [p for p in shown if p["name"] == "mixup"]
+    assert (entry["distribution"], entry["augmentations"]) == ("zoo-mixup", ["mixup"])
+    smoke = ["--recipe", "lesson", "--subset", "1000", "--no-progress", "--device", "cpu"]
+    trained = zoo(
+        "train", "lenet5", *smoke, "--augment", "flip,mixup", "--set", "mixup_alpha=0.4", "--epochs", "3",
+        "--out", str(tmp_path / "run"), site=mixup_site,
+    )  # fmt: skip
+    assert trained.returncode == 0, trained.stderr
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert report["test_accuracy"] > 0.25  # chance is 0.1
+    recipe = json.loads((tmp_path / "run" / "recipe.json").read_text())
+    assert (recipe["augment"], recipe["options"]) == (["flip", "mixup"], {"mixup_alpha": 0.4})
+
+    # a mixed image is not the one the teacher saw: it is asked about every batch
+    distilled = zoo(
+        "train", "lenet5", *smoke, "--augment", "mixup", "--teacher", "resnet18_small:fashion_mnist",
+        "--epochs", "1", "--out", str(tmp_path / "kd"), site=mixup_site,
+    )  # fmt: skip
+    assert distilled.returncode == 0, distilled.stderr
+    report = json.loads((tmp_path / "kd" / "report.json").read_text())
+    assert (report["trainer"], report["teacher_logits"]) == ("distill", "every batch")
+
+    missing = zoo("train", "lenet5", *smoke, "--augment", "mixup", site=str(tmp_path))
+    assert missing.returncode == 1 and "unknown augmentation 'mixup'" in missing.stderr

@@ -102,8 +102,13 @@ def test_eval_refuses_weights_of_another_model(trained, zoo_cli) -> None:
     assert "holds weights for 'fashion_cnn', not 'lenet5'" in result.output
 
 
-def test_resume_after_sigkill_gives_the_same_weights(tmp_path) -> None:
-    args = ["train", "fashion_cnn", "--epochs", "4", *SMOKE]
+@pytest.mark.parametrize(
+    "extra",
+    [[], ["--averager", "ema"], ["--teacher", "resnet18_small:fashion_mnist"]],
+    ids=["default", "ema", "distill"],
+)
+def test_resume_after_sigkill_gives_the_same_weights(tmp_path, extra) -> None:
+    args = ["train", "fashion_cnn", "--epochs", "4", *SMOKE, *extra]
     straight = zoo_run(*args, "--out", "straight", cwd=tmp_path)
     assert straight.returncode == 0, straight.stderr
 
@@ -129,10 +134,20 @@ def test_resume_after_sigkill_gives_the_same_weights(tmp_path) -> None:
     last_a = torch.load(tmp_path / "straight" / "checkpoint.pt", weights_only=True)
     last_b = torch.load(tmp_path / "killed" / "checkpoint.pt", weights_only=True)
     assert last_a["history"][-1]["val_loss"] == last_b["history"][-1]["val_loss"]
+    assert same_state(last_a["model"], last_b["model"]) and same_state(last_a["averager"], last_b["averager"])
     report_a = json.loads((tmp_path / "straight" / "report.json").read_text())
     report_b = json.loads((tmp_path / "killed" / "report.json").read_text())
     assert report_a["test_accuracy"] == report_b["test_accuracy"]
     assert len((tmp_path / "killed" / "metrics.jsonl").read_text().splitlines()) == 4
+
+
+def same_state(a: object, b: object) -> bool:
+    """Two (nested) state dicts hold the same values, tensors bit for bit."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_state(a[k], b[k]) for k in a)
+    if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
+        return torch.equal(a, b)
+    return a == b
 
 
 def test_two_process_ddp_on_gloo_ends_with_identical_weights(tmp_path) -> None:
@@ -151,9 +166,14 @@ def test_two_process_ddp_on_gloo_ends_with_identical_weights(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--optimizer", "adamm"], "unknown optimizer 'adamm'; choose one of adam, adamw, sgd"),
+        (["--optimizer", "adamm"], "unknown optimizer 'adamm'. Did you mean 'adam', 'adamw'? Registered"),
         (["--lr", "-0.1"], "lr must be a positive number, got -0.1"),
         (["--augment", "flip,spin"], "unknown augmentation 'spin'"),
+        (["--averager", "ema", "--set", "ema_decay=2"], "option 'ema_decay' must be at most 0.999999, got 2"),
+        (["--set", "ema_decay=0.9"], "no part of the recipe takes option 'ema_decay'"),
+        (["--set", "ema_decay"], "--set takes OPTION=VALUE (e.g. ema_decay=0.999), got 'ema_decay'"),
+        (["--teacher", "resnet18_small"], "the distill trainer needs a teacher as MODEL:WEIGHTS"),
+        (["--teacher", "resnet18_small:imagenet"], "resnet18_small has no weights 'imagenet'"),
         (["--recipe", "turbo"], "fashion_cnn has no recipe 'turbo'; its recipes: "),
         (["--max-steps", "0"], "--max-steps must be a positive integer"),
     ],

@@ -21,7 +21,16 @@ from .errors import (
 )
 from .export import export_model, exporter_names
 from .hookspecs import hookimpl
-from .interfaces import ExportData, ExporterOption, ExportJob, ExportRuntime, ImageSet, Samples, SampleSet
+from .interfaces import (
+    ExportData,
+    ExporterOption,
+    ExportJob,
+    ExportRuntime,
+    ImageSet,
+    Option,
+    Samples,
+    SampleSet,
+)
 from .manifest import manifest_weights, read_manifest, write_manifest
 from .models import create_model, get_model_spec, get_recipe, get_weights, list_models
 from .recipe import Recipe, RecipeError
@@ -33,12 +42,17 @@ from .weights_info import WeightsInfo
 
 
 def __getattr__(name: str) -> object:
-    """``SequentialNet``, the named-parts container plugins build on, imported when first asked
-    for: it needs torch, which importing ``zoo_core`` must not load."""
+    """``SequentialNet``, the named-parts container plugins build on, and ``TrainingSession``
+    and ``TrainingEpoch``, what a trainer plugin drives, imported when first asked for: they need torch, which
+    importing ``zoo_core`` must not load."""
     if name == "SequentialNet":
         from .parts import SequentialNet  # imports torch
 
         return SequentialNet
+    if name in ("TrainingSession", "TrainingEpoch"):
+        from . import training  # imports torch
+
+        return getattr(training, name)
     raise AttributeError(f"module 'zoo_core' has no attribute {name!r}")
 
 
@@ -54,6 +68,7 @@ __all__ = [
     "ExporterSpec",
     "ImageSet",
     "ModelSpec",
+    "Option",
     "PluginError",
     "PluginWarning",
     "Recipe",
@@ -62,6 +77,8 @@ __all__ = [
     "SampleSet",
     "Samples",
     "SequentialNet",
+    "TrainingEpoch",
+    "TrainingSession",
     "UnknownModelError",
     "WeightsError",
     "WeightsInfo",

@@ -1,4 +1,5 @@
-"""What each ``register(...)`` call becomes: a model, dataset or exporter entry, validated where
+"""What each ``register(...)`` call becomes: a model, dataset, exporter or training-part entry,
+validated where
 it enters. The arguments a ``register`` callback takes are the contract's (``protocol``, one of
 ``hookspecs.Register*``); the registrar binds a call to it and hands ``make`` the arguments,
 defaults filled in."""
@@ -6,11 +7,18 @@ defaults filled in."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from .hookspecs import RegisterDataset, RegisterExporter, RegisterModel
+from .hookspecs import (
+    RegisterAugmentation,
+    RegisterDataset,
+    RegisterExporter,
+    RegisterModel,
+    RegisterPart,
+    RegisterTrainer,
+)
 from .interfaces import (
     RESERVED_OPTIONS,
     Builder,
@@ -18,6 +26,7 @@ from .interfaces import (
     Exporter,
     ExporterOption,
     ExportRuntime,
+    Option,
     RuntimeOpener,
 )
 from .recipe import Recipe, RecipeError
@@ -267,6 +276,88 @@ class ExporterSpec:
         if self.runtime is None:
             return None
         return load_object(self.runtime.open, f"runtime of exporter {self.name!r} from plugin {self.origin}")
+
+
+@dataclass(frozen=True)
+class PartSpec:
+    """One registered training part (optimizer, schedule, loss, augmentation, weight averager or
+    whole trainer): the callable a run calls, the options it reads from a recipe, and, for an
+    augmentation, whether the label of an image survives it."""
+
+    name: str
+    target: Callable[..., Any] | str
+    description: str
+    origin: PluginOrigin
+    options: tuple[Option, ...] = ()
+    keeps_labels: bool = True
+
+    kind: ClassVar[str] = "part"
+    plural: ClassVar[str] = "parts"
+    protocol: ClassVar[type] = RegisterPart
+
+    @classmethod
+    def make(cls, origin: PluginOrigin, args: dict[str, Any]) -> PartSpec:
+        description, options = args["description"], args["options"]
+        require(
+            isinstance(description, str) and bool(description.strip()),
+            "description must be a non-empty string",
+        )
+        require(
+            all(isinstance(o, Option) and not isinstance(o, ExporterOption) for o in options),
+            "options must be zoo_core.Option objects",
+        )
+        names = [o.name for o in options]
+        require(len(set(names)) == len(names), f"option names must differ, got {', '.join(names)}")
+        keeps_labels = args.get("keeps_labels", True)
+        require(isinstance(keeps_labels, bool), f"keeps_labels must be True or False, got {keeps_labels!r}")
+        target = args["trainer"] if "trainer" in args else args["factory"]
+        return cls(args["name"], target, description.strip(), origin, tuple(options), keeps_labels)
+
+    def load(self) -> Callable[..., Any]:
+        """The callable, importing it first when it was registered as 'module:function'."""
+        return load_object(self.target, f"{self.kind} {self.name!r} from plugin {self.origin}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "plugin": self.origin.plugin,
+            "options": {o.name: o.default for o in self.options},
+        }
+
+
+class OptimizerSpec(PartSpec):
+    kind, plural = "optimizer", "optimizers"
+
+
+class ScheduleSpec(PartSpec):
+    kind, plural = "schedule", "schedules"
+
+
+class LossSpec(PartSpec):
+    kind, plural = "loss", "losses"
+
+
+class AugmentationSpec(PartSpec):
+    kind, plural, protocol = "augmentation", "augmentations", RegisterAugmentation
+
+
+class AveragerSpec(PartSpec):
+    kind, plural = "averager", "averagers"
+
+
+class TrainerSpec(PartSpec):
+    kind, plural, protocol = "trainer", "trainers", RegisterTrainer
+
+
+PART_KINDS: tuple[type[PartSpec], ...] = (
+    OptimizerSpec,
+    ScheduleSpec,
+    LossSpec,
+    AugmentationSpec,
+    AveragerSpec,
+    TrainerSpec,
+)
 
 
 def _size(args: dict[str, Any], key: str) -> tuple[int, int]:

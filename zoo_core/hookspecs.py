@@ -9,12 +9,12 @@ core's registrars). Hooks are called with keyword arguments; none returns a valu
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import pluggy
 
-from .interfaces import Builder, DatasetLoader, Exporter, ExporterOption, ExportRuntime
+from .interfaces import Builder, DatasetLoader, Exporter, ExporterOption, ExportRuntime, Option
 from .recipe import Recipe
 from .run import Run
 from .weights_info import WeightsInfo
@@ -111,6 +111,73 @@ class RegisterExporter(Protocol):
         """
 
 
+class RegisterPart(Protocol):
+    def __call__(
+        self,
+        name: str,
+        factory: Callable[..., Any] | str,
+        *,
+        description: str,
+        options: Sequence[Option] = (),
+    ) -> None:
+        """Register a training part (an optimizer, a schedule, a loss or a weight averager) that
+        recipes name as ``name``.
+
+        ``factory``: a callable, or a ``"module:function"`` string imported when a run needs it;
+        what it takes and returns is the hook's (see each ``zoo_register_*`` hook).
+        ``description``: one sentence for ``zoo plugins``. ``options``: the settings it reads
+        from a recipe's ``options`` (:class:`zoo_core.Option`; checked, defaults filled in,
+        before the factory is called). Name options after the part (``ema_decay``): the options
+        of all the parts of one recipe share one namespace.
+        """
+
+
+class RegisterAugmentation(Protocol):
+    def __call__(
+        self,
+        name: str,
+        factory: Callable[..., Any] | str,
+        *,
+        description: str,
+        options: Sequence[Option] = (),
+        keeps_labels: bool = True,
+    ) -> None:
+        """Register a batch augmentation that recipes list in ``augment`` as ``name``.
+
+        ``factory(*, recipe, options, dataset)`` returns ``augment(x, y, generator) -> (x, y)``,
+        run on every training batch on the device: ``x`` float pixels in [0, 255] (N, C, H, W),
+        before normalisation; ``y`` class indices (N,) or class probabilities (N, classes);
+        ``generator`` the run's augmentation generator on the device (draw from it, or from
+        torch's global generator: a checkpoint keeps both, so a resumed run repeats itself).
+        ``dataset``: the run's :class:`~zoo_core.DatasetSpec` (classes, channels, mean and
+        std). ``keeps_labels``: False when it changes what an image shows as well as its label
+        (mixup): a distillation trainer then cannot let the teacher's answer for the stored
+        image stand in for it.
+        ``description`` and ``options`` as for the other parts (:class:`RegisterPart`).
+        """
+
+
+class RegisterTrainer(Protocol):
+    def __call__(
+        self,
+        name: str,
+        trainer: Callable[..., Any] | str,
+        *,
+        description: str,
+        options: Sequence[Option] = (),
+    ) -> None:
+        """Register a whole training loop that a recipe's ``trainer`` (or ``zoo train
+        --trainer``) names as ``name``.
+
+        ``trainer(session)`` trains and returns the run's report: ``session`` is a
+        :class:`zoo_core.TrainingSession` holding the model, data, optimizer, schedule, loss and
+        augmentations, whose ``epochs()``, ``step()`` and ``finish()`` keep the core's contract
+        (checkpoints and exact resume, the epoch and end hooks, best and last weights, the
+        final test). ``description`` and ``options`` as for the other parts
+        (:class:`RegisterPart`); the session's ``options`` holds the trainer's values.
+        """
+
+
 @hookspec
 def zoo_register_models(register: RegisterModel) -> None:
     """Called once, when the model registry is first needed; call ``register`` for each
@@ -125,6 +192,50 @@ def zoo_register_datasets(register: RegisterDataset) -> None:
 @hookspec
 def zoo_register_exporters(register: RegisterExporter) -> None:
     """Called once, when the exporters are first looked up; call ``register`` for each format."""
+
+
+@hookspec
+def zoo_register_optimizers(register: RegisterPart) -> None:
+    """Called once, when an optimizer is first looked up; ``register`` each one.
+    ``factory(groups, *, recipe, options)`` returns a ``torch.optim.Optimizer`` over the
+    parameter groups (learning rates already set per group), reading ``recipe.lr`` and
+    ``recipe.weight_decay``."""
+
+
+@hookspec
+def zoo_register_schedules(register: RegisterPart) -> None:
+    """Called once, when a learning-rate schedule is first looked up; ``register`` each one.
+    ``factory(optimizer, *, recipe, options, total_steps)`` returns a
+    ``torch.optim.lr_scheduler.LRScheduler`` stepped after every optimizer step, or None for a
+    constant rate."""
+
+
+@hookspec
+def zoo_register_losses(register: RegisterPart) -> None:
+    """Called once, when a loss is first looked up; ``register`` each one.
+    ``factory(*, recipe, options)`` returns ``loss(logits, targets)``: the mean loss over the
+    batch, for targets given as class indices (N,) or as class probabilities (N, classes)."""
+
+
+@hookspec
+def zoo_register_augmentations(register: RegisterAugmentation) -> None:
+    """Called once, when a batch augmentation is first looked up; ``register`` each one
+    (see :class:`RegisterAugmentation`)."""
+
+
+@hookspec
+def zoo_register_averagers(register: RegisterPart) -> None:
+    """Called once, when a weight averager is first looked up; ``register`` each one.
+    ``factory(model, *, recipe, options)`` returns a ``torch.optim.swa_utils.AveragedModel``
+    (or anything with its ``module``, ``update_parameters(model)``, ``state_dict()`` and
+    ``load_state_dict()``): updated after every optimizer step, its ``module`` is what the run
+    validates, saves and tests."""
+
+
+@hookspec
+def zoo_register_trainers(register: RegisterTrainer) -> None:
+    """Called once, when a trainer is first looked up; ``register`` each whole training loop
+    (see :class:`RegisterTrainer`)."""
 
 
 @hookspec

@@ -98,10 +98,10 @@ RESERVED_OPTIONS = frozenset(
 
 
 @dataclass(frozen=True)
-class ExporterOption:
-    """One setting an exporter takes, declared when it registers. ``zoo export`` offers it as
-    ``--name`` (``--name/--no-name`` for a bool), and :func:`zoo_core.export_model` fills in the
-    default when it is not given, so the exporter always receives a value of ``type``."""
+class Option:
+    """One setting a plugin part takes, declared when it registers, so that the core checks a
+    value before the part sees it and fills in the default when none is given. Training parts
+    read theirs from a recipe's ``options``; exporters get theirs as ``zoo export`` flags."""
 
     name: str
     type: type
@@ -109,29 +109,31 @@ class ExporterOption:
     help: str
     min: float | None = None  # the smallest value allowed (int and float options)
     choices: tuple[str, ...] = ()  # the values allowed (str options); empty: any
-    in_file_name: bool = False  # a value other than the default names the file: NAME.VALUE.SUFFIX
+    max: float | None = None  # the largest value allowed (int and float options)
+    # what else a value must be: raises ValueError saying what would be right (not run on the default)
+    validate: Callable[[Any], None] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not OPTION_NAME.match(self.name):
             raise ValueError(f"option name {self.name!r} must be lowercase letters, digits and underscores")
-        if self.name in RESERVED_OPTIONS:
-            raise ValueError(f"option name {self.name!r} is a flag of `zoo export` itself")
         if self.type not in OPTION_TYPES:
             raise ValueError(f"option {self.name!r}: type must be one of bool, int, float, str")
-        if self.min is not None and self.type not in (int, float):
-            raise ValueError(f"option {self.name!r}: only int and float options take a min")
+        if (self.min is not None or self.max is not None) and self.type not in (int, float):
+            raise ValueError(f"option {self.name!r}: only int and float options take a min or max")
         if not isinstance(self.help, str) or not self.help.strip():
             raise ValueError(f"option {self.name!r}: help must say what it does")
         if self.choices and (self.type is not str or not all(isinstance(c, str) for c in self.choices)):
             raise ValueError(f"option {self.name!r}: only str options take choices, and they are strings")
-        if self.in_file_name and (self.type is not str or not self.choices):
-            raise ValueError(f"option {self.name!r}: only a str option with choices may name the file")
-        if self.in_file_name and not all(OPTION_NAME.match(c) for c in self.choices):
-            raise ValueError(f"option {self.name!r}: choices that name files must be lowercase words")
-        self.check(self.default)
+        self._check_type(self.default)
 
     def check(self, value: Any) -> Any:
         """``value`` as this option's type, or a ValueError saying what would be right."""
+        value = self._check_type(value)
+        if self.validate is not None:
+            self.validate(value)
+        return value
+
+    def _check_type(self, value: Any) -> Any:
         ok = isinstance(value, self.type) and not (self.type is not bool and isinstance(value, bool))
         if self.type is float and isinstance(value, int) and not isinstance(value, bool):
             value, ok = float(value), True
@@ -139,9 +141,28 @@ class ExporterOption:
             raise ValueError(f"option {self.name!r} must be {self.type.__name__}, got {value!r}")
         if self.min is not None and value < self.min:
             raise ValueError(f"option {self.name!r} must be at least {self.min:g}, got {value!r}")
+        if self.max is not None and value > self.max:
+            raise ValueError(f"option {self.name!r} must be at most {self.max:g}, got {value!r}")
         if self.choices and value not in self.choices:
             raise ValueError(f"option {self.name!r} must be one of {', '.join(self.choices)}, got {value!r}")
         return value
+
+
+@dataclass(frozen=True)
+class ExporterOption(Option):
+    """An exporter's setting: ``zoo export`` offers it as ``--name`` (``--name/--no-name`` for a
+    bool), and :func:`zoo_core.export_model` fills in the default when it is not given."""
+
+    in_file_name: bool = False  # a value other than the default names the file: NAME.VALUE.SUFFIX
+
+    def __post_init__(self) -> None:
+        if self.name in RESERVED_OPTIONS:
+            raise ValueError(f"option name {self.name!r} is a flag of `zoo export` itself")
+        super().__post_init__()
+        if self.in_file_name and (self.type is not str or not self.choices):
+            raise ValueError(f"option {self.name!r}: only a str option with choices may name the file")
+        if self.in_file_name and not all(OPTION_NAME.match(c) for c in self.choices):
+            raise ValueError(f"option {self.name!r}: choices that name files must be lowercase words")
 
 
 class ExportData(Protocol):

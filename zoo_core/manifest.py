@@ -121,7 +121,7 @@ def _size(entry: WeightsInfo) -> str:
 
 
 def recipe_summary(recipe: Recipe | None) -> str:
-    """One line: optimizer, schedule, epochs, batch and augmentation of a recipe."""
+    """One line: optimizer, schedule, epochs, batch, augmentation, averaging and trainer."""
     if recipe is None:
         return "-"
     parts = [
@@ -136,6 +136,10 @@ def recipe_summary(recipe: Recipe | None) -> str:
         parts.append(f"label smoothing {recipe.label_smoothing:g}")
     if recipe.tta:
         parts.append("flip TTA")
+    if recipe.averager:
+        parts.append(f"{recipe.averager} weights")
+    if recipe.trainer != "default":
+        parts.append(f"{recipe.trainer} trainer")
     return ", ".join(parts)
 
 

@@ -26,6 +26,7 @@ from .hub import hub_weights, locate
 from .interfaces import Builder
 from .plugins import model_registry
 from .recipe import Recipe
+from .recipe_parts import resolve_parts
 from .validation import is_positive_int
 from .weights import file_sha256, load_weights, read_header
 from .weights_info import WeightsInfo
@@ -52,7 +53,9 @@ def get_recipe(model: str, recipe: str | Path | Recipe | None = None, **override
     """The recipe to train ``model`` with: its default (``recipe=None``), one of its recipes by
     name, a recipe ``.json`` file, or a :class:`Recipe`; then ``overrides`` applied, each named
     after the recipe field it sets (None leaves a field alone). ``patience=0`` means no early
-    stopping; ``augment`` may be a comma-separated string (``"flip,shift"``, or ``"none"``)."""
+    stopping; ``augment`` may be a comma-separated string (``"flip,shift"``, or ``"none"``);
+    ``options`` are added to the recipe's own. The parts the recipe names (optimizer, schedule,
+    loss, augmentations, averager, trainer) must be registered and take its options."""
     spec = get_model_spec(model)
     if isinstance(recipe, Recipe):
         base = recipe
@@ -66,7 +69,11 @@ def get_recipe(model: str, recipe: str | Path | Recipe | None = None, **override
         changes["augment"] = () if text in ("", "none") else tuple(a.strip() for a in text.split(","))
     if changes.get("patience") == 0:
         changes["patience"] = None
-    return base.replace(**changes) if changes else base
+    if "options" in changes:
+        changes["options"] = {**base.options, **changes["options"]}
+    recipe = base.replace(**changes) if changes else base
+    resolve_parts(recipe)  # an unknown part or a bad option stops here, before any data is read
+    return recipe
 
 
 def get_weights(model: str, weights: WeightsRef = True, *, hub: str | None = None) -> WeightsInfo:

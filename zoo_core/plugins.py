@@ -1,5 +1,5 @@
 """The plugin host: loads the ``zoo`` entry-point group, isolates plugins that fail, and fills
-the registries (models, datasets, exporters) from what the rest registered.
+the registries (models, datasets, exporters, training parts) from what the rest registered.
 
 Built-in plugins are entry points of the ``zoo`` distribution, the same door a third-party
 package uses. In a source checkout that is not installed (``torch.hub.load(..., source="local")``)
@@ -23,7 +23,7 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
-from .entries import DatasetSpec, ExporterSpec, ModelSpec
+from .entries import PART_KINDS, DatasetSpec, ExporterSpec, ModelSpec, PartSpec
 from .errors import PluginError, PluginWarning
 from .registry import PluginOrigin, Registry, registrar
 from .version import __version__
@@ -44,9 +44,11 @@ class PluginInfo:
     status: str = "ok"
     error: str | None = None
     hooks: list[str] = field(default_factory=list)
-    models: list[str] = field(default_factory=list)
-    datasets: list[str] = field(default_factory=list)
-    exporters: list[str] = field(default_factory=list)
+    registered: dict[str, list[str]] = field(default_factory=dict)  # kind (plural): names
+
+    @property
+    def models(self) -> list[str]:
+        return self.registered.get("models", [])
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,10 +59,18 @@ class PluginInfo:
             "status": self.status,
             "error": self.error,
             "hooks": self.hooks,
-            "models": self.models,
-            "datasets": self.datasets,
-            "exporters": self.exporters,
+            **{plural: self.registered.get(plural, []) for plural, *_ in KINDS},
         }
+
+
+# What plugins register, in the order `zoo plugins` shows it: the plural name of the kind,
+# its registration hook, its entry class and the hint an unknown name's error ends with.
+KINDS: tuple[tuple[str, str, type, str | None], ...] = (
+    ("models", "zoo_register_models", ModelSpec, "Run `zoo list` to see every registered model."),
+    ("datasets", "zoo_register_datasets", DatasetSpec, None),
+    ("exporters", "zoo_register_exporters", ExporterSpec, None),
+    *((k.plural, f"zoo_register_{k.plural}", k, None) for k in PART_KINDS),
+)
 
 
 def strict_plugins() -> bool:
@@ -75,9 +85,7 @@ class PluginHost:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self.infos: dict[str, PluginInfo] = {}
-        self._registry: Registry[ModelSpec] | None = None
-        self._datasets: Registry[DatasetSpec] | None = None
-        self._exporters: Registry[ExporterSpec] | None = None
+        self._registries: dict[str, Registry] = {}
 
     def load_entry_points(self) -> None:
         """Import every plugin of the ``zoo`` group; one that raises is skipped and reported."""
@@ -116,55 +124,50 @@ class PluginHost:
             return info
         info.hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
         self.infos[name] = info
-        self._registry = self._datasets = self._exporters = None
+        self._registries.clear()
         return info
 
     def unregister(self, name: str) -> None:
         if self.pm.get_plugin(name) is not None:
             self.pm.unregister(name=name)
         self.infos.pop(name, None)
-        self._registry = self._datasets = self._exporters = None
+        self._registries.clear()
 
     @property
     def registry(self) -> Registry[ModelSpec]:
         """The model registry, built on first use from every loaded plugin's registrations."""
-        if self._registry is None:
-            registry = Registry[ModelSpec]("model", hint="Run `zoo list` to see every registered model.")
-            self._registry = self._collect("zoo_register_models", ModelSpec, registry, "models")
-        return self._registry
+        return self.entries("models")
 
     @property
     def datasets(self) -> Registry[DatasetSpec]:
         """The datasets that plugins registered through the trainer hook."""
-        if self._datasets is None:
-            registry = Registry[DatasetSpec]("dataset")
-            self._datasets = self._collect("zoo_register_datasets", DatasetSpec, registry, "datasets")
-        return self._datasets
+        return self.entries("datasets")
 
     @property
     def exporters(self) -> Registry[ExporterSpec]:
         """The export formats that plugins registered, the built-in ones included."""
-        if self._exporters is None:
-            registry = Registry[ExporterSpec]("exporter")
-            self._exporters = self._collect("zoo_register_exporters", ExporterSpec, registry, "exporters")
-        return self._exporters
+        return self.entries("exporters")
 
-    def _collect(self, hook: str, entry: type, registry: Registry, field: str) -> Registry:
-        """Call every implementation of a registration hook with its plugin's own ``register``,
-        keeping a plugin's entries only if its whole hook returns."""
-        kind = registry.kind
-        for impl in getattr(self.pm.hook, hook).get_hookimpls():
-            info = self.infos[impl.plugin_name]
-            staged: list = []
-            try:
-                impl.function(register=registrar(kind, entry, info.origin, staged))
-            except Exception as exc:
-                self._record_failure(info, exc, f"failed while registering {field}")
-                continue
-            for spec in staged:
-                registry.add(spec)
-            setattr(info, field, [spec.name for spec in staged])
-        return registry
+    def entries(self, plural: str) -> Registry:
+        """The registry of one kind (``KINDS``), built on first use by calling every plugin's
+        registration hook with its own ``register``; a plugin's entries are kept only if its
+        whole hook returns."""
+        if plural not in self._registries:
+            _, hook, entry, hint = next(k for k in KINDS if k[0] == plural)
+            registry = Registry(getattr(entry, "kind", plural.removesuffix("s")), plural=plural, hint=hint)
+            for impl in getattr(self.pm.hook, hook).get_hookimpls():
+                info = self.infos[impl.plugin_name]
+                staged: list = []
+                try:
+                    impl.function(register=registrar(registry.kind, entry, info.origin, staged))
+                except Exception as exc:
+                    self._record_failure(info, exc, f"failed while registering {plural}")
+                    continue
+                for spec in staged:
+                    registry.add(spec)
+                info.registered[plural] = [spec.name for spec in staged]
+            self._registries[plural] = registry
+        return self._registries[plural]
 
     def _record_failure(self, info: PluginInfo, exc: Exception, what: str) -> None:
         reason = str(exc) if isinstance(exc, PluginError) else f"{type(exc).__name__}: {exc}"
@@ -172,7 +175,7 @@ class PluginHost:
         if self.strict:
             raise PluginError(f"{message} ({STRICT_ENV} is set)") from exc
         info.status, info.error = "failed", reason
-        info.models, info.datasets, info.exporters = [], [], []
+        info.registered.clear()
         self.infos[info.name] = info
         if self.pm.get_plugin(info.name) is not None:
             self.pm.unregister(name=info.name)
@@ -233,9 +236,10 @@ def reset() -> None:
 
 
 def plugin_infos() -> list[PluginInfo]:
-    """Every plugin, loaded or failed, with the models and datasets it registered."""
+    """Every plugin, loaded or failed, with what it registered."""
     host = get_host()
-    host.registry, host.datasets, host.exporters  # noqa: B018 - registering fills in each plugin's lists
+    for plural, *_ in KINDS:
+        host.entries(plural)  # registering fills in each plugin's lists
     return sorted(host.infos.values(), key=lambda info: info.name)
 
 
@@ -253,6 +257,11 @@ def dataset_registry() -> Registry[DatasetSpec]:
 def exporter_registry() -> Registry[ExporterSpec]:
     """Every registered export format."""
     return get_host().exporters
+
+
+def part_registry(kind: type[PartSpec]) -> Registry[PartSpec]:
+    """Every registered training part of one kind (``OptimizerSpec``, ``TrainerSpec``...)."""
+    return get_host().entries(kind.plural)
 
 
 def hooks() -> pluggy.HookRelay:

@@ -4,6 +4,12 @@ The defaults are the lesson's recipe (80/20 split, batch 256, Adam lr 1e-3 with 
 1e-4, up to 50 epochs, early stopping after 10 epochs without a better validation loss), so
 ``Recipe(name="lesson", dataset="fashion_mnist")`` is that recipe and a plugin states only what
 differs. The dataset has no default: the core knows no dataset, the model plugins name theirs.
+
+The optimizer, schedule, loss, augmentations, weight averager and trainer are names of parts
+that plugins register; a recipe is checked against them when it is used
+(:func:`zoo_core.recipe_parts.resolve_parts`), not when it is made, so that a plugin can
+declare its recipes while the plugins are still loading. ``options`` holds the settings those
+parts declare (``ema_decay``, ``distill_teacher``...).
 """
 
 from __future__ import annotations
@@ -17,9 +23,7 @@ from typing import Any
 from .errors import ZooError, did_you_mean
 from .validation import is_int, is_number
 
-OPTIMIZERS = ("adam", "adamw", "sgd")
-SCHEDULES = ("constant", "onecycle", "cosine")
-AUGMENTATIONS = ("flip", "shift", "erase")
+OPTION_VALUE_TYPES = (bool, int, float, str)
 
 
 class RecipeError(ZooError, ValueError):
@@ -50,11 +54,21 @@ class Recipe:
     seed: int = 0
     freeze_features: bool = False
     lr_features: float = 1.0
+    loss: str = "cross_entropy"
+    averager: str | None = None
+    trainer: str = "default"
+    options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "input_size", tuple(self.input_size))
         object.__setattr__(self, "augment", tuple(self.augment))
+        if isinstance(self.options, dict):
+            object.__setattr__(self, "options", dict(sorted(self.options.items())))
         self._check()
+
+    def __hash__(self) -> int:
+        """Recipes stay hashable (as frozen dataclasses are) although ``options`` is a dict."""
+        return hash(json.dumps(self.to_dict(), sort_keys=True))
 
     def _check(self) -> None:
         def fail(what: str) -> None:
@@ -77,13 +91,18 @@ class Recipe:
             fail(f"patience must be a positive integer or null (no early stopping), got {self.patience!r}")
         if not is_int(self.seed):
             fail(f"seed must be an integer, got {self.seed!r}")
-        if self.optimizer not in OPTIMIZERS:
-            fail(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
-        if self.schedule not in SCHEDULES:
-            fail(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
-        for item in self.augment:
-            if item not in AUGMENTATIONS:
-                fail(f"unknown augmentation {item!r}; choose from {', '.join(AUGMENTATIONS)}")
+        for key in ("optimizer", "schedule", "loss", "trainer"):
+            if not isinstance(getattr(self, key), str) or not getattr(self, key):
+                fail(f"{key} must be the name of a registered {key} (`zoo plugins` lists them)")
+        if self.averager is not None and (not isinstance(self.averager, str) or not self.averager):
+            fail("averager must be the name of a registered averager, such as 'ema', or null")
+        names_ok = all(isinstance(a, str) and a for a in self.augment)
+        if not names_ok or len(set(self.augment)) != len(self.augment):
+            fail(f"augment must list registered augmentations, each once, got {list(self.augment)!r}")
+        if not isinstance(self.options, dict) or not all(
+            isinstance(k, str) and isinstance(v, OPTION_VALUE_TYPES) for k, v in self.options.items()
+        ):
+            fail(f"options must map option names to true/false, numbers or strings, got {self.options!r}")
         if not is_number(self.lr) or self.lr <= 0:
             fail(f"lr must be a positive number, got {self.lr!r}")
         if not is_number(self.weight_decay) or self.weight_decay < 0:
@@ -108,6 +127,7 @@ class Recipe:
         data = dataclasses.asdict(self)
         data["input_size"] = list(self.input_size)
         data["augment"] = list(self.augment)
+        data["options"] = dict(self.options)
         return data
 
     @classmethod

@@ -1,6 +1,6 @@
-"""One registry for every kind of entry plugins register (models, datasets, exporters): one
-name rule, one lazy ``"module:function"`` loader, one error style, and the ``register``
-callbacks that stage a plugin's entries until its whole hook has returned.
+"""One registry for every kind of entry plugins register (models, datasets, exporters, training
+parts): one name rule, one lazy ``"module:function"`` loader, one error style, and the
+``register`` callbacks that stage a plugin's entries until its whole hook has returned.
 
 Kept apart from building, so listing a model never imports torch.
 """
@@ -74,8 +74,9 @@ class Registry(Generic[T]):
     """Registered entries of one kind by name; registering a name twice is an error naming both
     plugins. ``names`` filters with shell wildcards, as ``timm.list_models`` does."""
 
-    def __init__(self, kind: str, *, hint: str | None = None) -> None:
+    def __init__(self, kind: str, *, plural: str | None = None, hint: str | None = None) -> None:
         self.kind = kind
+        self.plural = plural or f"{kind}s"
         self.hint = hint
         self._entries: dict[str, T] = {}
 
@@ -98,7 +99,7 @@ class Registry(Generic[T]):
         try:
             return self._entries[name]
         except KeyError:
-            hint = self.hint or f"Registered {self.kind}s: {', '.join(self.names()) or 'none'}."
+            hint = self.hint or f"Registered {self.plural}: {', '.join(self.names()) or 'none'}."
             raise UnknownModelError(
                 f"unknown {self.kind} {name!r}.{did_you_mean(name, self._entries)} {hint}"
             ) from None

@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from .atomic import atomic_path
 from .cache import home
-from .device_data import BatchPrep, Split
+from .device_data import Augment, BatchPrep, Split
 from .errors import ZooError
 from .interfaces import Samples
 from .weights_info import IMAGE_MODES, convert_image
@@ -220,10 +220,13 @@ class StreamSplit(Split):
         self.prep, self.device, self.workers = prep, prep.device, workers
 
     def _serve(
-        self, chunks: list[torch.Tensor], augment: Sequence[str], generator: torch.Generator | None
+        self, chunks: list[torch.Tensor], augment: Sequence[Augment], generator: torch.Generator | None
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         batches = [chunk.tolist() for chunk in chunks]
         loader = _loader(self.decoded, batches, self.workers, pin=self.device.type == "cuda")
         for images, labels in _checked(iter(loader)):
-            images = images.to(self.device, non_blocking=True)
-            yield self.prep(images, augment, generator), labels.to(self.device, non_blocking=True)
+            images, labels = (
+                images.to(self.device, non_blocking=True),
+                labels.to(self.device, non_blocking=True),
+            )
+            yield self.prep(images, labels, augment, generator)

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from .. import plugins
+from ..entries import PART_KINDS, AugmentationSpec, PartSpec
 from ..errors import PluginWarning, ZooError
 from ..facts import model_facts
 from ..manifest import CARD_HEADERS, CARD_RIGHT, card_rows
@@ -74,7 +75,10 @@ def info(name: str, as_json: bool) -> None:
         echo_table(CARD_HEADERS, card_rows(list(spec.weights)), right=CARD_RIGHT)
     others = ", ".join(r.name for r in spec.recipes)
     click.echo(f"default recipe {spec.recipe.name!r}" + (f" (also: {others})" if others else "") + ":")
-    echo_table(None, [(f"  {k}", _recipe_value(v)) for k, v in spec.recipe.to_dict().items() if k != "name"])
+    echo_table(
+        None,
+        [(f"  {k}", _recipe_value(k, v)) for k, v in spec.recipe.to_dict().items() if k != "name"],
+    )
 
 
 def _stages_text(stages: list[dict] | None) -> str:
@@ -85,10 +89,25 @@ def _stages_text(stages: list[dict] | None) -> str:
     return f"{len(stages)} stages ({maps}: channels@stride); forward_features, reset_classifier"
 
 
-def _recipe_value(value: object) -> str:
+# recipe fields that name training parts, and the kind of part each names
+PART_FIELDS = {kind.kind: kind for kind in PART_KINDS} | {"augment": AugmentationSpec}
+
+
+def _recipe_value(key: str, value: object) -> str:
+    """A recipe field as `zoo info` shows it: a part's name with the plugin that registered it."""
+    if key in PART_FIELDS and value:
+        names = value if isinstance(value, list) else [value]
+        return ", ".join(f"{name} ({_part_plugin(PART_FIELDS[key], str(name))})" for name in names)
+    if key == "options":
+        return ", ".join(f"{k}={v}" for k, v in value.items()) or "-"  # type: ignore[attr-defined]
     if isinstance(value, list):
         return ",".join(str(v) for v in value) or "-"
     return "-" if value is None else str(value)
+
+
+def _part_plugin(kind: type[PartSpec], name: str) -> str:
+    registry = plugins.part_registry(kind)
+    return registry.get(name).origin.plugin if name in registry.names() else "not registered"
 
 
 @cli.command()
@@ -152,15 +171,7 @@ def plugins_command(as_json: bool, check: bool) -> None:
                 f"{i.origin.distribution or '-'} {i.origin.version or ''}".strip(),
                 i.status if i.error is None else f"failed: {i.error}",
                 ", ".join(h.removeprefix("zoo_") for h in i.hooks) or "-",
-                "; ".join(
-                    f"{kind}: {', '.join(names)}"
-                    for kind, names in (
-                        ("models", i.models),
-                        ("datasets", i.datasets),
-                        ("exporters", i.exporters),
-                    )
-                    if names
-                )
+                "; ".join(f"{kind}: {', '.join(names)}" for kind, names in i.registered.items() if names)
                 or "-",
             )
             for i in infos

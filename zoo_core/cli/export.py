@@ -69,8 +69,8 @@ def _option_flag(option: ExporterOption, owners: list[str]) -> click.Option:
     if option.type is bool:
         return click.Option([f"--{flag}/--no-{flag}", *declared], default=None, help=help_text)
     kind = {
-        int: click.IntRange(min=option.min),
-        float: click.FloatRange(min=option.min),
+        int: click.IntRange(min=option.min, max=option.max),
+        float: click.FloatRange(min=option.min, max=option.max),
         str: click.Choice(option.choices) if option.choices else click.STRING,
     }
     return click.Option([f"--{flag}", *declared], type=kind[option.type], help=help_text)

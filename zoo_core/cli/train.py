@@ -38,13 +38,30 @@ def data_options(command):
 @click.option("--batch-size", type=int, help="Images per optimizer step (over all processes).")
 @click.option("--lr", type=float, help="Learning rate (the peak rate for one-cycle).")
 @click.option("--weight-decay", type=float)
-@click.option("--optimizer", help="adam, adamw or sgd.")
-@click.option("--schedule", help="constant, onecycle or cosine.")
+@click.option("--optimizer", help="A registered optimizer: adam, adamw, sgd, or a plugin's (`zoo plugins`).")
+@click.option("--schedule", help="A registered schedule: constant, onecycle, cosine, or a plugin's.")
+@click.option("--loss", help="A registered loss: cross_entropy, or a plugin's.")
+@click.option(
+    "--averager", help="A registered weight averager, e.g. ema: validate, save and test averaged weights."
+)
+@click.option("--trainer", help="A registered trainer: default, distill, or a plugin's.")
+@click.option(
+    "--teacher",
+    help="Distil from this trained model, MODEL:WEIGHTS (e.g. resnet18_small:fashion_mnist); "
+    "implies --trainer distill.",
+)
+@click.option(
+    "--set",
+    "settings_",
+    multiple=True,
+    metavar="OPTION=VALUE",
+    help="An option of one of the recipe's parts (e.g. ema_decay=0.999); repeatable.",
+)
 @click.option(
     "--patience", type=int, help="Stop after this many epochs without a better validation loss; 0: never."
 )
 @click.option("--label-smoothing", type=float)
-@click.option("--augment", help="Comma-separated: flip, shift, erase; or none.")
+@click.option("--augment", help="Comma-separated registered augmentations (flip, shift, erase...), or none.")
 @click.option("--seed", type=int)
 @click.option(
     "--data",
@@ -127,6 +144,8 @@ def train(
     start_weights: str | None,
     data_cache: bool | None,
     workers: int | None,
+    teacher: str | None,
+    settings_: tuple[str, ...],
     **overrides: object,
 ) -> None:
     """Train model NAME with its default recipe (or --recipe), overriding any recipe field.
@@ -144,7 +163,9 @@ def train(
             out = Run.new_directory(name, Path("runs"))  # one folder for every restart
         sys.exit(launch.run(out))
     if resume is not None:
-        changed = [k for k, v in overrides.items() if v is not None] + (["--recipe"] if recipe_ref else [])
+        changed = [f"--{k.replace('_', '-')}" for k, v in overrides.items() if v is not None]
+        flags = (("--set", settings_), ("--teacher", teacher), ("--recipe", recipe_ref))
+        changed += [flag for flag, value in flags if value]
         if changed:
             raise ZooError(f"a resumed run keeps its recipe; drop {', '.join(changed)} or start a new run")
         from .. import training  # imports torch
@@ -153,6 +174,12 @@ def train(
         return
     if not name:
         raise ZooError("name a model to train (see `zoo list`), or give --resume RUN")
+    options = parse_options(settings_)
+    if teacher is not None:
+        options["distill_teacher"] = teacher
+        overrides["trainer"] = overrides["trainer"] or "distill"
+    if options:
+        overrides["options"] = options
     data_dir, dataset = data_source(data, data_dir)
     if dataset is not None:
         overrides["dataset"] = dataset
@@ -172,6 +199,29 @@ def train(
         weights=start_weights,
     )
     training.train(name, recipe, settings, out=out, progress=progress)
+
+
+def parse_options(items: tuple[str, ...]) -> dict[str, object]:
+    """``--set OPTION=VALUE`` pairs as recipe options: true/false, integers and numbers as
+    such, anything else as text (the part that declares the option checks its type)."""
+    options: dict[str, object] = {}
+    for item in items:
+        key, equals, text = item.partition("=")
+        if not equals or not key.strip():
+            raise ZooError(f"--set takes OPTION=VALUE (e.g. ema_decay=0.999), got {item!r}")
+        options[key.strip()] = _option_value(text.strip())
+    return options
+
+
+def _option_value(text: str) -> object:
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 LAUNCH_OPTIONS = ("--nproc", "--nnodes", "--rdzv-endpoint", "--max-restarts", "--out")

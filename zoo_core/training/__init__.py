@@ -1,8 +1,9 @@
 """Training: ``train`` a registered model with a recipe into a run folder, ``resume`` a stopped
-run exactly. Imports torch; ``zoo_core`` itself does not import this package."""
+run exactly; ``TrainingSession`` is what a trainer plugin drives. Imports torch; ``zoo_core``
+itself does not import this package."""
 
-from .loop import TrainingDiverged, resume, train
+from .loop import resume, train
+from .session import TrainingDiverged, TrainingEpoch, TrainingSession
 from .settings import Settings
-from .trainer import Trainer
 
-__all__ = ["Settings", "Trainer", "TrainingDiverged", "resume", "train"]
+__all__ = ["Settings", "TrainingDiverged", "TrainingEpoch", "TrainingSession", "resume", "train"]

@@ -1,0 +1,67 @@
+"""The built-in training parts, registered through the same hooks a third-party plugin uses:
+Adam, AdamW and SGD; constant, one-cycle and cosine schedules; cross-entropy; the flip, shift
+and erase batch augmentations; and the default training loop."""
+
+from zoo_core import Option, hookimpl
+
+OPTIM = "zoo_plugins.training.optim"
+AUGMENT = "zoo_plugins.training.augmentations"
+
+
+@hookimpl
+def zoo_register_optimizers(register):
+    register("adam", f"{OPTIM}:adam", description="Adam with the recipe's lr and L2 weight_decay.")
+    register("adamw", f"{OPTIM}:adamw", description="AdamW: Adam with decoupled weight_decay.")
+    register(
+        "sgd",
+        f"{OPTIM}:sgd",
+        description="SGD with the recipe's lr, weight_decay, momentum and nesterov.",
+    )
+
+
+@hookimpl
+def zoo_register_schedules(register):
+    register("constant", f"{OPTIM}:constant", description="The recipe's lr for every step.")
+    register(
+        "onecycle",
+        f"{OPTIM}:onecycle",
+        description="One cycle: lr rises linearly to the recipe's lr, then falls linearly to near 0.",
+        options=(
+            Option("onecycle_warmup", float, 0.25, "Share of the steps spent rising.", min=0.01, max=0.99),
+        ),
+    )
+    register("cosine", f"{OPTIM}:cosine", description="Cosine annealing from the recipe's lr to 0.")
+
+
+@hookimpl
+def zoo_register_losses(register):
+    register(
+        "cross_entropy",
+        f"{OPTIM}:cross_entropy",
+        description="Cross-entropy with the recipe's label_smoothing (hard or soft targets).",
+    )
+
+
+@hookimpl
+def zoo_register_augmentations(register):
+    register("flip", f"{AUGMENT}:flip", description="Mirror each image left-right with probability 1/2.")
+    register(
+        "shift",
+        f"{AUGMENT}:shift",
+        description="Move each image up to 1/14 of its width each way (2 pixels at 28), filling with black.",
+    )
+    register(
+        "erase",
+        f"{AUGMENT}:erase",
+        description="Random erasing: one rectangle of each image set to the dataset mean.",
+        options=(Option("erase_p", float, 0.5, "Probability that an image gets a rectangle.", min=0, max=1),),
+    )
+
+
+@hookimpl
+def zoo_register_trainers(register):
+    register(
+        "default",
+        "zoo_plugins.training.default:train",
+        description="Supervised training: the recipe's loss on each augmented batch, a step per batch.",
+    )

@@ -178,12 +178,26 @@ def test_an_ema_run_validates_saves_and_tests_the_averaged_weights(tmp_path) -> 
     assert [m["epoch"] for m in checkpoint["history"]] == [1, 2]
 
 
+class Counter:
+    """A trainer's own state: how many batches it saw."""
+
+    def __init__(self) -> None:
+        self.batches = 0
+
+    def state_dict(self) -> dict:
+        return {"batches": self.batches}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.batches = state["batches"]
+
+
 class HalfSteps:
-    """A third-party trainer: the default loop on half the loss, counting its epochs itself
-    (kept across resumes through ``session.keep``)."""
+    """A third-party trainer: the default loop on a scaled loss, counting its batches itself
+    (kept in checkpoints through ``session.keep``)."""
 
     def __init__(self) -> None:
         self.seen = []
+        self.counter = Counter()
 
     @hookimpl
     def zoo_register_trainers(self, register) -> None:
@@ -196,8 +210,11 @@ class HalfSteps:
 
     def train(self, session) -> dict:
         self.seen.append(session.options)
+        self.counter = Counter()
+        session.keep("halfsteps", self.counter)
         for epoch in session.epochs():
             for x, y in epoch.batches():
+                self.counter.batches += 1
                 with session.autocast():
                     logits = session.net(x)
                     loss = session.loss(logits.float(), y) * session.options["halfsteps_scale"]
@@ -207,7 +224,7 @@ class HalfSteps:
 
 
 def test_a_third_party_trainer_gets_the_cores_run_contract(tmp_path, fresh_plugins, zoo_cli) -> None:
-    from zoo_core.training import Settings, train
+    from zoo_core.training import Settings, resume, train
 
     trainer = HalfSteps()
     plugins.get_host().register(trainer, "halfsteps")
@@ -217,6 +234,9 @@ def test_a_third_party_trainer_gets_the_cores_run_contract(tmp_path, fresh_plugi
     report = train("lenet5", recipe, Settings(device="cpu", subset=500), out=tmp_path / "run", progress=False)
     assert trainer.seen == [{"halfsteps_scale": 0.25}]
     run = tmp_path / "run"
+    assert torch.load(run / "checkpoint.pt", weights_only=True)["kept"] == {"halfsteps": {"batches": 4}}
+    resume(run, progress=False)  # nothing left to train: the trainer gets its state back, and finishes
+    assert trainer.counter.batches == 4 and len(trainer.seen) == 2
     assert {p.name for p in run.iterdir()} >= {
         "best.safetensors",
         "last.safetensors",

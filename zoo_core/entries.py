@@ -1,8 +1,7 @@
 """What each ``register(...)`` call becomes: a model, dataset, exporter or training-part entry,
-validated where
-it enters. The arguments a ``register`` callback takes are the contract's (``protocol``, one of
-``hookspecs.Register*``); the registrar binds a call to it and hands ``make`` the arguments,
-defaults filled in."""
+validated where it enters. The arguments a ``register`` callback takes are the contract's
+(``protocol``, one of ``hookspecs.Register*``); the registrar binds a call to it and hands
+``make`` the arguments, defaults filled in."""
 
 from __future__ import annotations
 
@@ -316,14 +315,6 @@ class PartSpec:
     def load(self) -> Callable[..., Any]:
         """The callable, importing it first when it was registered as 'module:function'."""
         return load_object(self.target, f"{self.kind} {self.name!r} from plugin {self.origin}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "description": self.description,
-            "plugin": self.origin.plugin,
-            "options": {o.name: o.default for o in self.options},
-        }
 
 
 class OptimizerSpec(PartSpec):

@@ -30,10 +30,6 @@ class Part:
     spec: PartSpec
     options: dict[str, Any]
 
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
     def build(self, *args: Any, **kwargs: Any) -> Any:
         """Call the part's factory with its options."""
         return self.spec.load()(*args, options=self.options, **kwargs)
@@ -49,16 +45,6 @@ class RecipeParts:
     augmentations: tuple[Part, ...]
     averager: Part | None
     trainer: Part
-
-    def all(self) -> list[Part]:
-        return [
-            self.optimizer,
-            self.schedule,
-            self.loss,
-            *self.augmentations,
-            *([self.averager] if self.averager else []),
-            self.trainer,
-        ]
 
 
 def resolve_parts(recipe: Recipe) -> RecipeParts:

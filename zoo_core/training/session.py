@@ -140,6 +140,7 @@ class TrainingSession:
         self.run: Run | None = None  # set by `zoo_core.training.train` once the folder exists
         self.progress = True  # a progress bar per epoch on rank 0
         self._kept: dict[str, Stateful] = {}
+        self._resumed: dict[str, Any] = {}
         self._lr = self.optimizer.param_groups[0]["lr"]
         self._wall_start = time.perf_counter()
 
@@ -183,9 +184,11 @@ class TrainingSession:
         return autocast(self.device, self.amp)
 
     def keep(self, name: str, stateful: Stateful) -> None:
-        """Save ``stateful`` in every checkpoint under ``name`` and restore it on resume (a
-        trainer's own state, e.g. a second model it trains)."""
+        """Save ``stateful`` in every checkpoint under ``name`` (a trainer's own state, e.g. a
+        second model it trains); in a resumed run it is loaded with the checkpoint's state now."""
         self._kept[name] = stateful
+        if name in self._resumed:
+            stateful.load_state_dict(self._resumed.pop(name))
 
     # -- state -------------------------------------------------------------------------------
     def rng_state(self) -> dict[str, torch.Tensor]:
@@ -232,9 +235,7 @@ class TrainingSession:
             self.scheduler.load_state_dict(checkpoint["scheduler"])
         if self.averager is not None:
             self.averager.load_state_dict(checkpoint["averager"])
-        for name, state in checkpoint.get("kept", {}).items():
-            if name in self._kept:
-                self._kept[name].load_state_dict(state)
+        self._resumed = dict(checkpoint.get("kept", {}))  # what the trainer will keep() again
         self.set_rng_state(checkpoint["rng"][self.process.rank])
         self.state = TrainingState(**saved)
         self._lr = self.optimizer.param_groups[0]["lr"]

@@ -59,18 +59,19 @@ class PluginInfo:
             "status": self.status,
             "error": self.error,
             "hooks": self.hooks,
-            **{plural: self.registered.get(plural, []) for plural, *_ in KINDS},
+            **{plural: self.registered.get(plural, []) for plural in KINDS},
         }
 
 
-# What plugins register, in the order `zoo plugins` shows it: the plural name of the kind,
-# its registration hook, its entry class and the hint an unknown name's error ends with.
-KINDS: tuple[tuple[str, str, type, str | None], ...] = (
-    ("models", "zoo_register_models", ModelSpec, "Run `zoo list` to see every registered model."),
-    ("datasets", "zoo_register_datasets", DatasetSpec, None),
-    ("exporters", "zoo_register_exporters", ExporterSpec, None),
-    *((k.plural, f"zoo_register_{k.plural}", k, None) for k in PART_KINDS),
-)
+# What plugins register, in the order `zoo plugins` shows it: by the kind's plural (whose hook
+# is ``zoo_register_<plural>``), the kind's name in messages, its entry class, and the hint an
+# unknown name's error ends with.
+KINDS: dict[str, tuple[str, type, str | None]] = {
+    "models": ("model", ModelSpec, "Run `zoo list` to see every registered model."),
+    "datasets": ("dataset", DatasetSpec, None),
+    "exporters": ("exporter", ExporterSpec, None),
+    **{k.plural: (k.kind, k, None) for k in PART_KINDS},
+}
 
 
 def strict_plugins() -> bool:
@@ -153,9 +154,9 @@ class PluginHost:
         registration hook with its own ``register``; a plugin's entries are kept only if its
         whole hook returns."""
         if plural not in self._registries:
-            _, hook, entry, hint = next(k for k in KINDS if k[0] == plural)
-            registry = Registry(getattr(entry, "kind", plural.removesuffix("s")), plural=plural, hint=hint)
-            for impl in getattr(self.pm.hook, hook).get_hookimpls():
+            kind, entry, hint = KINDS[plural]
+            registry = Registry(kind, plural=plural, hint=hint)
+            for impl in getattr(self.pm.hook, f"zoo_register_{plural}").get_hookimpls():
                 info = self.infos[impl.plugin_name]
                 staged: list = []
                 try:
@@ -238,7 +239,7 @@ def reset() -> None:
 def plugin_infos() -> list[PluginInfo]:
     """Every plugin, loaded or failed, with what it registered."""
     host = get_host()
-    for plural, *_ in KINDS:
+    for plural in KINDS:
         host.entries(plural)  # registering fills in each plugin's lists
     return sorted(host.infos.values(), key=lambda info: info.name)
 

@@ -59,7 +59,7 @@ def main() -> None:
         f"teacher {args.teacher}; torch {torch.__version__} on {cpu_description()}"
     )
     header = f"{'variant':<9} {'test accuracy per seed':<26} {'mean':>7} {'stdev':>7} {'gain':>7}"
-    print(f"{header} {'s/epoch':>8} {'teacher s':>10}")
+    print(f"{header} {'s/epoch':>8} {'teacher s':>10} teacher logits")
     for name, reports in results.items():
         accuracies = [r["test_accuracy"] for r in reports]
         mean = statistics.mean(accuracies)
@@ -67,8 +67,9 @@ def main() -> None:
         per_seed = " ".join(f"{a:.4f}" for a in accuracies)
         seconds = statistics.mean(r["train_seconds"] / r["epochs"] for r in reports)
         teacher = statistics.mean(r.get("teacher_cache_seconds", 0.0) for r in reports)
+        sources = ", ".join(sorted({r["teacher_logits"] for r in reports if "teacher_logits" in r}))
         row = f"{name:<9} {per_seed:<26} {mean:>7.4f} {spread:>7.4f} {mean - base:>+7.4f}"
-        print(f"{row} {seconds:>8.1f} {teacher:>10.1f}")
+        print(f"{row} {seconds:>8.1f} {teacher:>10.1f} {sources}")
 
 
 if __name__ == "__main__":

@@ -178,6 +178,37 @@ def test_an_ema_run_validates_saves_and_tests_the_averaged_weights(tmp_path) -> 
     assert [m["epoch"] for m in checkpoint["history"]] == [1, 2]
 
 
+def test_a_teachers_logits_are_computed_once_and_read_back_by_later_runs(tmp_path, monkeypatch) -> None:
+    from zoo_core.training import Settings, train
+
+    monkeypatch.setenv("ZOO_HOME", str(tmp_path / "home"))
+    teacher = {"distill_teacher": "resnet18_small:fashion_mnist"}
+
+    def run(name: str, seed: int = 0) -> dict:
+        recipe = zoo.get_recipe("lenet5", epochs=1, seed=seed, trainer="distill", options=teacher)
+        return train(
+            "lenet5", recipe, Settings(device="cpu", subset=300), out=tmp_path / name, progress=False
+        )
+
+    def same_weights(a: str, b: str) -> bool:
+        first, second = (load_weights(tmp_path / run / "best.safetensors")[0] for run in (a, b))
+        return all(torch.equal(first[k], second[k]) for k in first)
+
+    assert run("first")["teacher_logits"] == "computed once"
+    kept = list((tmp_path / "home" / "data" / "teacher-logits").glob("*.safetensors"))
+    assert len(kept) == 1
+    assert run("second")["teacher_logits"] == "read from the cache"
+    assert same_weights("first", "second")
+
+    kept[0].write_bytes(b"not a safetensors file")  # damaged: asked again, not trusted
+    assert run("third")["teacher_logits"] == "computed once"
+    assert same_weights("first", "third")
+    assert run("fourth")["teacher_logits"] == "read from the cache"
+
+    run("other images", seed=1)  # another seed draws another validation split: other training images
+    assert len(list(kept[0].parent.glob("*.safetensors"))) == 2
+
+
 class Counter:
     """A trainer's own state: how many batches it saw."""
 

@@ -57,6 +57,7 @@ def split_indices(n: int, recipe: Recipe) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def user_cache_dir() -> Path:
-    """Where downloaded or unpacked datasets are kept: ``data/`` in the zoo's cache folder
+    """Where downloaded or unpacked datasets, and what plugins derive from them (a folder's
+    decoded images, a teacher's logits), are kept: ``data/`` in the zoo's cache folder
     (``$ZOO_HOME``, else ``~/.cache/zoo`` on Linux)."""
     return home() / "data"

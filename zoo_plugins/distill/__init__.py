@@ -55,8 +55,9 @@ def zoo_register_trainers(register):
                 bool,
                 True,
                 "Compute the teacher's logits once per training image, on the image as stored, "
-                "when every augmentation keeps labels (flip, shift, erase do; mixup does not); "
-                "otherwise the teacher sees each augmented batch.",
+                "when every augmentation keeps labels (flip, shift, erase do; mixup does not), and "
+                "keep them in the zoo's cache for later runs on the same images; otherwise the "
+                "teacher sees each augmented batch.",
             ),
         ),
     )

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
 from torch import nn
 
-from zoo_core import ZooError, create_model, get_weights
+from zoo_core import ZooError, atomic_path, create_model, get_weights, user_cache_dir
 
 if TYPE_CHECKING:
     from zoo_core import TrainingSession
@@ -23,7 +28,7 @@ def train(session: TrainingSession) -> dict[str, Any]:
     alpha, temperature = options["distill_alpha"], options["distill_temperature"]
     cached = options["distill_cache"] and all(p.spec.keeps_labels for p in session.parts.augmentations)
     start = time.perf_counter()
-    logits_of = teacher.cache(session) if cached else None
+    logits_of, source = teacher.cache(session) if cached else (None, "every batch")
     cache_seconds = time.perf_counter() - start
     for epoch in session.epochs():
         for x, y, index in epoch.batches(indices=True):
@@ -42,7 +47,7 @@ def train(session: TrainingSession) -> dict[str, Any]:
             epoch.record(loss, logits, y)
     return session.finish(
         teacher=teacher.name,
-        teacher_logits="cached" if cached else "every batch",
+        teacher_logits=source,
         teacher_cache_seconds=cache_seconds,
     )
 
@@ -68,6 +73,7 @@ class Teacher:
                 f"with mean {dataset.mean} and std {dataset.std}: pick a teacher trained on this dataset"
             )
         self.name, self.size = reference, tuple(info.input_size)
+        self.model_name, self.sha256 = model_name, info.sha256
         model = create_model(model_name, weights=weights).to(session.device).eval().requires_grad_(False)
         if session.settings.channels_last:
             model = model.to(memory_format=torch.channels_last)
@@ -79,7 +85,35 @@ class Teacher:
             x = F.interpolate(x, size=self.size, mode="bilinear", align_corners=False)
         return self.model(x).float()
 
-    def cache(self, session: TrainingSession) -> torch.Tensor:
-        """The teacher's logits for every training image of this process, by position."""
+    def cache(self, session: TrainingSession) -> tuple[torch.Tensor, str]:
+        """The teacher's logits for every training image of this process, by position, and where
+        they came from. A teacher that has seen exactly these images before, on this kind of
+        device and at this precision, is not asked again: its logits wait in the zoo's cache
+        (named by a hash of all of that), so runs that differ only in the student's recipe pay for
+        the teacher once."""
+        split = session.train_split
+        path = user_cache_dir() / "teacher-logits" / f"{self._key(session)}.safetensors"
+        try:
+            logits = load_file(path)["logits"]
+            if logits.shape == (len(split), session.dataset.num_classes):
+                return logits.to(session.device), "read from the cache"
+        except (OSError, SafetensorError, KeyError):  # none yet, or unreadable: computed again
+            pass
         with session.autocast():
-            return torch.cat([self(x) for x, _ in session.train_split.batches(session.eval_batch_size)])
+            logits = torch.cat([self(x) for x, _ in split.batches(session.eval_batch_size)])
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(path) as temporary:
+                save_file({"logits": logits.cpu().contiguous()}, temporary)
+        except (OSError, ZooError) as exc:  # the run goes on; the next one asks the teacher again
+            warnings.warn(f"the teacher's logits could not be kept in {path.parent}: {exc}", stacklevel=1)
+        return logits, "computed once"
+
+    def _key(self, session: TrainingSession) -> str:
+        """A hash of what the teacher's logits depend on: its weights, the images as it sees
+        them (in storage order), the device type and the precision."""
+        facts = [self.model_name, self.sha256, self.size, session.device.type, session.amp]
+        digest = hashlib.sha256(json.dumps(facts).encode())
+        for x, _ in session.train_split.batches(session.eval_batch_size):
+            digest.update(x.cpu().contiguous().numpy())
+        return digest.hexdigest()[:40]

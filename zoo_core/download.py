@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import queue
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -105,56 +103,22 @@ def _transfer(url: str, part: Path, *, progress: bool) -> str:
     headers = {"Range": f"bytes={have}-"} if have else {}
     with _open(url, headers) as response:
         resumed = response.status == 206
-        digest = _Digest(prefix=(part, have) if resumed else None)
+        digest = _hash_of(part) if resumed else hashlib.sha256()
         length = response.headers.get("Content-Length")
         total = (int(length) if length and length.isdigit() else None, have if resumed else 0)
-        try:
-            with open(part, "ab" if resumed else "wb") as out, _bar(url, total, progress) as bar:
-                for block in _blocks(response):
-                    out.write(block)
-                    digest.update(block)
-                    bar.update(len(block))
-                expected = total[0]
-                if expected is not None and out.tell() - total[1] != expected:
-                    raise HTTPException(f"the transfer stopped after {out.tell():,} bytes")
-        finally:
-            hexdigest = digest.finish()
-    return hexdigest
-
-
-class _Digest:
-    """A sha256 fed on a thread of its own: hashlib lets go of the GIL while it hashes, so the
-    hash is computed while the next block arrives instead of after the last one. ``prefix`` is
-    names the file and byte count a resumed download already has, hashed first on that thread
-    (only those bytes: the file grows meanwhile)."""
-
-    def __init__(self, prefix: tuple[Path, int] | None = None) -> None:
-        self._hash = hashlib.sha256()
-        self._prefix = prefix
-        self._blocks: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="zoo-sha256", daemon=True)
-        self._thread.start()
-
-    def update(self, block: bytes) -> None:
-        self._blocks.put(block)
-
-    def _run(self) -> None:
-        if self._prefix is not None:
-            path, left = self._prefix
-            with open(path, "rb") as handle:
-                while left and (block := handle.read(min(BLOCK, left))):
-                    self._hash.update(block)
-                    left -= len(block)
-        while (block := self._blocks.get()) is not None:
-            self._hash.update(block)
-
-    def finish(self) -> str:
-        self._blocks.put(None)
-        self._thread.join()
-        return self._hash.hexdigest()
+        with open(part, "ab" if resumed else "wb") as out, _bar(url, total, progress) as bar:
+            for block in _blocks(response):
+                out.write(block)
+                digest.update(block)
+                bar.update(len(block))
+            expected = total[0]
+            if expected is not None and out.tell() - total[1] != expected:
+                raise HTTPException(f"the transfer stopped after {out.tell():,} bytes")
+    return digest.hexdigest()
 
 
 def _hash_of(path: Path) -> hashlib._Hash:
+    """The running sha256 of what a resumed download already has."""
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, "sha256")
 

@@ -110,9 +110,12 @@ class Teacher:
         return logits, "computed once"
 
     def _key(self, session: TrainingSession) -> str:
-        """A hash of what the teacher's logits depend on: its weights, the images as it sees
-        them (in storage order), the device type and the precision."""
+        """A hash of what the teacher's logits depend on, down to the last bit: its weights, the
+        images as it sees them (in storage order), the device type, the precision, the memory
+        layout and the batch size."""
+        settings = session.settings
         facts = [self.model_name, self.sha256, self.size, session.device.type, session.amp]
+        facts += [settings.channels_last, session.eval_batch_size]
         digest = hashlib.sha256(json.dumps(facts).encode())
         for x, _ in session.train_split.batches(session.eval_batch_size):
             digest.update(x.cpu().contiguous().numpy())

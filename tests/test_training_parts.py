@@ -209,6 +209,26 @@ def test_a_teachers_logits_are_computed_once_and_read_back_by_later_runs(tmp_pat
     assert len(list(kept[0].parent.glob("*.safetensors"))) == 2
 
 
+def test_a_teacher_cache_that_cannot_be_written_is_a_warning_and_the_run_goes_on(
+    tmp_path, monkeypatch
+) -> None:
+    from zoo_core.training import Settings, train
+
+    monkeypatch.setenv("ZOO_HOME", str(tmp_path / "home"))
+    blocked = tmp_path / "home" / "data" / "teacher-logits"
+    blocked.parent.mkdir(parents=True)
+    blocked.write_text("a file where the cache's folder would go")
+    recipe = zoo.get_recipe(
+        "lenet5", epochs=1, trainer="distill", options={"distill_teacher": "resnet18_small:fashion_mnist"}
+    )
+    with pytest.warns(UserWarning, match="the teacher's logits could not be kept in"):
+        report = train(
+            "lenet5", recipe, Settings(device="cpu", subset=300), out=tmp_path / "run", progress=False
+        )
+    assert report["teacher_logits"] == "computed once" and (tmp_path / "run" / "best.safetensors").exists()
+    assert blocked.read_text() == "a file where the cache's folder would go"
+
+
 class Counter:
     """A trainer's own state: how many batches it saw."""
 

@@ -87,10 +87,9 @@ class Teacher:
 
     def cache(self, session: TrainingSession) -> tuple[torch.Tensor, str]:
         """The teacher's logits for every training image of this process, by position, and where
-        they came from. A teacher that has seen exactly these images before, on this kind of
-        device and at this precision, is not asked again: its logits wait in the zoo's cache
-        (named by a hash of all of that), so runs that differ only in the student's recipe pay for
-        the teacher once."""
+        they came from. A teacher that has seen exactly these images before, run the same way,
+        is not asked again: its logits wait in the zoo's cache (named by a hash of all of that),
+        so runs that differ only in the student's recipe pay for the teacher once."""
         split = session.train_split
         path = user_cache_dir() / "teacher-logits" / f"{self._key(session)}.safetensors"
         try:

@@ -123,9 +123,12 @@ def _hash_of(path: Path) -> hashlib._Hash:
         return hashlib.file_digest(handle, "sha256")
 
 
-def _blocks(response: HTTPResponse) -> Iterator[bytes]:
-    while block := response.read(BLOCK):
-        yield block
+def _blocks(response: HTTPResponse) -> Iterator[memoryview]:
+    """The response's bytes, block by block, in one reused buffer (no fresh megabyte per read):
+    each block is valid until the next is asked for."""
+    buffer = memoryview(bytearray(BLOCK))
+    while size := response.readinto(buffer):
+        yield buffer[:size]
 
 
 def _bar(url: str, total: tuple[int | None, int], progress: bool) -> tqdm:

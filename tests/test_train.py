@@ -14,6 +14,7 @@ import torch
 
 import zoo_core as zoo
 from zoo_core import hookimpl, load_weights, plugins
+from zoo_core.devices import native_bf16
 from zoo_plugins.datasets import fashion_mnist
 
 SMOKE = ["--subset", "2000", "--no-progress", "--device", "cpu"]
@@ -76,6 +77,21 @@ def test_a_short_run_learns_and_writes_its_run_folder(trained) -> None:
     last, _ = load_weights(trained / "last.safetensors")  # the epoch-3 weights, whichever was best
     assert last.keys() == checkpoint["model"].keys()
     assert all(torch.equal(last[k], checkpoint["model"][k]) for k in last)
+
+
+@pytest.mark.skipif(not Path("/proc/cpuinfo").is_file(), reason="reads the CPU's flags from Linux's /proc")
+def test_the_default_precision_is_bf16_exactly_where_the_cpu_computes_in_bf16(trained) -> None:
+    cpu = torch.device("cpu")
+    flags = next(
+        (
+            line.split(":", 1)[1].split()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("flags")
+        ),
+        [],
+    )
+    assert native_bf16(cpu) == ("avx512_bf16" in flags)
+    assert json.loads((trained / "report.json").read_text())["amp"] == native_bf16(cpu)
 
 
 def test_eval_reproduces_the_reported_test_accuracy(trained, zoo_cli) -> None:

@@ -89,7 +89,11 @@ def data_options(command):
     "DataLoader workers (default: resident when they fit half the free memory).",
 )
 @click.option("--workers", type=click.IntRange(min=0), help="Decoding workers of the streaming path.")
-@click.option("--amp/--no-amp", default=None, help="bf16 autocast (default: on for CUDA, off on the CPU).")
+@click.option(
+    "--amp/--no-amp",
+    default=None,
+    help="bf16 autocast (default: on for CUDA and for CPUs with AVX512-BF16, off on other CPUs).",
+)
 @click.option("--channels-last/--no-channels-last", default=True, show_default=True)
 @click.option("--max-steps", type=int, help="Stop after this many optimizer steps (smoke runs).")
 @click.option(

@@ -28,7 +28,7 @@ from tqdm import tqdm
 from ..atomic import write_json
 from ..data import get_dataset
 from ..device_data import Split
-from ..devices import autocast, device_name, eval_batch_size, resolve_device, sync_time
+from ..devices import autocast, device_name, eval_batch_size, native_bf16, resolve_device, sync_time
 from ..distributed import Process, barrier, from_main, gather_objects, shard, sum_across
 from ..errors import ZooError
 from ..evaluation import Evaluation, evaluate
@@ -88,7 +88,7 @@ class TrainingSession:
         self.parts = resolve_parts(recipe)  # an unknown part fails before the data is loaded
         self.options = self.parts.trainer.options
         self.device = self._device()
-        self.amp = settings.amp if settings.amp is not None else self.device.type == "cuda"
+        self.amp = settings.amp if settings.amp is not None else native_bf16(self.device)
         spec = get_model_spec(model_name)
         self.parent = get_weights(model_name, settings.weights) if settings.weights else None
         start = self.parent or registered_info(spec, spec.num_classes, spec.in_channels, spec.input_size)

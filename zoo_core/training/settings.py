@@ -15,7 +15,7 @@ class Settings:
     resumed run executes as it started."""
 
     device: str = "auto"
-    amp: bool | None = None  # None: bf16 autocast on CUDA, full precision on the CPU
+    amp: bool | None = None  # None: bf16 autocast where the device has bf16 (devices.native_bf16)
     channels_last: bool = True
     max_steps: int | None = None
     subset: int | None = None

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from zoo_core import create_model, get_model_spec
+from zoo_core.allocator import keep_freed_memory
 from zoo_core.devices import autocast, cpu_description, native_bf16, resolve_device, sync_time
 
 # name:batch[:side]: the 28x28 networks at their recipes' batch sizes, ResNet-18 on 96x96 images.
@@ -73,6 +74,7 @@ def main() -> None:
     )
     parser.add_argument("--steps", type=int, default=10, help="timed calls per measurement")
     args = parser.parse_args()
+    keep_freed_memory()  # as the zoo command runs
     device = resolve_device(args.device)
     machine = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_description()
     print(f"{machine}; torch {torch.__version__}, {torch.get_num_threads()} threads")

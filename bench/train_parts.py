@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from zoo_core import get_recipe
+from zoo_core.allocator import keep_freed_memory
 from zoo_core.devices import cpu_description
 from zoo_core.training import Settings, train
 
@@ -34,6 +35,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/train-parts"))
     parser.add_argument("--subset", type=int, help="smoke runs: the first N training images")
     args = parser.parse_args()
+    keep_freed_memory()  # the runs below are in process: as the zoo command runs them
     seeds = [int(s) for s in args.seeds.split(",")]
     variants = {
         "plain": {},

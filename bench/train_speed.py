@@ -6,9 +6,10 @@ The lesson's loop is its own code: torchvision's FashionMNIST with ToTensor + No
 DataLoader (4 workers, pinned memory), ``.item()`` after every step. The zoo trainer holds the
 data on the device as uint8 and makes batches there. Each loop trains ``--steps`` steps (default:
 one epoch of the lesson's 48,000 training images at batch 256) and then evaluates the 12,000
-validation images. The zoo trainer runs in its default precision (bf16 autocast on CUDA and on
-CPUs with AVX512-BF16) and, where that is bf16, once more in fp32, the lesson's precision. Prints
-one table, with the machine: seconds, training images/s, and the ratio of epoch times.
+validation images. The zoo trainer runs as the ``zoo`` command runs it (freed memory kept for
+reuse, ``zoo_core.allocator``), in its default precision (bf16 autocast on CUDA and on CPUs with
+AVX512-BF16) and, where that is bf16, once more in fp32, the lesson's precision. Prints one
+table, with the machine: seconds, training images/s, and the ratio of epoch times.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from zoo_core import get_recipe, user_cache_dir
+from zoo_core.allocator import keep_freed_memory
 from zoo_core.devices import cpu_description, flush_denormal, native_bf16, resolve_device
 from zoo_core.distributed import Process
 from zoo_core.training import Settings, TrainingEpoch, TrainingSession
@@ -122,15 +124,13 @@ def main() -> None:
         if device.type == "cuda"
         else f"{cpu_description()}; {torch.get_num_threads()} threads"
     )
-    loops = [("lesson DataLoader loop", lambda: lesson_loop(root, device, args.steps, args.workers))]
+    rows = [("lesson DataLoader loop", *lesson_loop(root, device, args.steps, args.workers))]
+    keep_freed_memory()  # as the zoo command does; the lesson's loop ran with malloc's defaults
     for amp in dict.fromkeys((native_bf16(device), False)):  # the default, then fp32 if that differs
         zoo_loop(device, 3, amp)  # warm-up: first kernels, allocator, cuDNN choice
-        label = f"zoo trainer, {'bf16 autocast' if amp else 'fp32'}"
-        loops.append((label, lambda amp=amp: zoo_loop(device, args.steps, amp)))
-    rows = []
-    for label, run in loops:
-        seconds, images = run()
-        rows.append((label, seconds, images))
+        rows.append(
+            (f"zoo trainer, {'bf16 autocast' if amp else 'fp32'}", *zoo_loop(device, args.steps, amp))
+        )
     base = rows[0][1]
     print(f"fashion_cnn, batch 256, {args.steps} training steps + 12,000 validation images on {name}")
     print(f"{'loop':<28} {'seconds':>8} {'train img/s':>12} {'x lesson time':>14}")

@@ -23,6 +23,7 @@ LAYERS = {
         "zoo_core.atomic",
         "zoo_core.tables",
         "zoo_core.cache",
+        "zoo_core.allocator",
     ],
     "contract": [
         "zoo_core.recipe",

@@ -26,6 +26,7 @@ from typing import Any, NoReturn
 
 import click
 
+from ..allocator import keep_freed_memory
 from ..cache import home
 from ..errors import PluginWarning, ZooError
 from ..tables import format_table
@@ -158,6 +159,7 @@ def _terminate(signum: int, frame: Any) -> None:
 
 
 def main() -> None:
+    keep_freed_memory()
     signal.signal(signal.SIGTERM, _terminate)
     warnings.formatwarning = _one_line_warning  # type: ignore[assignment]
     warnings.simplefilter("default", PluginWarning)

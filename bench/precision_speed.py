@@ -1,11 +1,12 @@
 """What bf16 autocast buys over fp32, per model, on this machine's CPU or GPU: the evidence behind
 the trainer's default precision (``zoo_core.devices.native_bf16``).
 
-    python bench/precision_speed.py [--device cpu|cuda] [--models lenet5,fashion_cnn,...] [--steps 10]
+    python bench/precision_speed.py [--device cpu|cuda] [--models lenet5:256,resnet18:16:96,...] [--steps 10]
 
 For each model: milliseconds per training step (forward, backward, AdamW step; channels_last,
-random data at the model's input size) and per evaluation batch, in fp32 and in bf16 autocast,
-the best of two alternating rounds each, and the speed-up. Prints one table, with the machine.
+random data at the model's input size or the given side) and per evaluation batch, in fp32 and
+in bf16 autocast, the best of two alternating rounds each, and the speed-up. Prints one table,
+with the machine.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from zoo_core.devices import cpu_description
+from zoo_core.runtime.devices import cpu_description
 
 BARE = (
     "import torch, onnxruntime as ort; from zoo_plugins.resnet.nets import resnet18; "

@@ -28,7 +28,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from zoo_core import get_recipe
-from zoo_core.benchmark import benchmark
+from zoo_core.export.bench import benchmark
 from zoo_core.training import Settings, train
 
 # (label, model, recipe name or None for the default, overrides). The default recipes' runs are

@@ -32,7 +32,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from zoo_core.devices import cpu_description as describe
+from zoo_core.runtime.devices import cpu_description as describe
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,8 +76,8 @@ def main() -> None:
     from safetensors.torch import load_file
 
     import zoo_core as zoo
-    from zoo_core.download import fetch
-    from zoo_core.hub import hub_weights, locate
+    from zoo_core.store.download import fetch
+    from zoo_core.store.hub import hub_weights, locate
     from zoo_plugins.shipped_weights import CHECKOUT_WEIGHTS, MANIFEST
 
     entries = {e.model: e for e in zoo.read_manifest(MANIFEST, files=CHECKOUT_WEIGHTS)}

@@ -1,5 +1,5 @@
 """What bf16 autocast buys over fp32, per model, on this machine's CPU or GPU: the evidence behind
-the trainer's default precision (``zoo_core.devices.native_bf16``).
+the trainer's default precision (``zoo_core.runtime.devices.native_bf16``).
 
     python bench/precision_speed.py [--device cpu|cuda] [--models lenet5:256,resnet18:16:96,...] [--steps 10]
 
@@ -18,8 +18,8 @@ import torch
 import torch.nn.functional as F
 
 from zoo_core import create_model, get_model_spec
-from zoo_core.allocator import keep_freed_memory
-from zoo_core.devices import autocast, cpu_description, native_bf16, resolve_device, sync_time
+from zoo_core.runtime.allocator import keep_freed_memory
+from zoo_core.runtime.devices import autocast, cpu_description, native_bf16, resolve_device, sync_time
 
 # name:batch[:side]: the 28x28 networks at their recipes' batch sizes, ResNet-18 on 96x96 images.
 DEFAULT_MODELS = "lenet5:256,lenet5_bn:256,fashion_cnn:256,resnet18_small:128,resnet18:16:96"

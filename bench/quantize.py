@@ -16,8 +16,8 @@ from pathlib import Path
 import torch
 
 from zoo_core import export_model, get_model_spec
-from zoo_core.benchmark import time_calls
-from zoo_core.devices import cpu_description
+from zoo_core.export.bench import time_calls
+from zoo_core.runtime.devices import cpu_description
 from zoo_plugins.exporters.onnx import open_runtime
 
 PRECISIONS = ("none", "int8", "fp16")

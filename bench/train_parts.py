@@ -20,8 +20,8 @@ from pathlib import Path
 import torch
 
 from zoo_core import get_recipe
-from zoo_core.allocator import keep_freed_memory
-from zoo_core.devices import cpu_description
+from zoo_core.runtime.allocator import keep_freed_memory
+from zoo_core.runtime.devices import cpu_description
 from zoo_core.training import Settings, train
 
 

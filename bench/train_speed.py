@@ -7,7 +7,7 @@ DataLoader (4 workers, pinned memory), ``.item()`` after every step. The zoo tra
 data on the device as uint8 and makes batches there. Each loop trains ``--steps`` steps (default:
 one epoch of the lesson's 48,000 training images at batch 256) and then evaluates the 12,000
 validation images. The zoo trainer runs as the ``zoo`` command runs it (freed memory kept for
-reuse, ``zoo_core.allocator``), in its default precision (bf16 autocast on CUDA and on CPUs with
+reuse, ``zoo_core.runtime.allocator``), in its default precision (bf16 autocast on CUDA and on CPUs with
 AVX512-BF16) and, where that is bf16, once more in fp32, the lesson's precision. Prints one
 table, with the machine: seconds, training images/s, and the ratio of epoch times.
 """
@@ -23,9 +23,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from zoo_core import get_recipe, user_cache_dir
-from zoo_core.allocator import keep_freed_memory
-from zoo_core.devices import cpu_description, flush_denormal, native_bf16, resolve_device
-from zoo_core.distributed import Process
+from zoo_core.runtime.allocator import keep_freed_memory
+from zoo_core.runtime.devices import cpu_description, flush_denormal, native_bf16, resolve_device
+from zoo_core.runtime.distributed import Process
 from zoo_core.training import Settings, TrainingEpoch, TrainingSession
 from zoo_plugins.datasets import fashion_mnist
 from zoo_plugins.training.default import train_epoch

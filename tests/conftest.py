@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from click.testing import CliRunner, Result
 
-from zoo_core import plugins
 from zoo_core.cli import cli
+from zoo_core.host import plugins
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 
 from zoo_core import Recipe, hookimpl, training
-from zoo_core.models import get_recipe
+from zoo_core.models.catalogue import get_recipe
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,7 +14,7 @@ import pytest
 STEPS = """
 import resource, torch, torch.nn.functional as F
 from zoo_core import create_model
-from zoo_core.allocator import keep_freed_memory
+from zoo_core.runtime.allocator import keep_freed_memory
 keep_freed_memory()
 torch.manual_seed(0)
 model = create_model("fashion_cnn")

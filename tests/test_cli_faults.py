@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 
 import zoo_core as zoo
-from zoo_core.run import Run
+from zoo_core.contract.run import Run
 from zoo_core.training import Settings
 
 from .helpers import ROOT, train_on_two_tones, two_tone_folder

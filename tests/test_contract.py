@@ -10,8 +10,8 @@ import re
 import pytest
 
 import zoo_core
-from zoo_core import hookspecs
-from zoo_core.entries import (
+from zoo_core.contract import hookspecs
+from zoo_core.host.entries import (
     AugmentationSpec,
     DatasetSpec,
     ExporterSpec,
@@ -19,7 +19,7 @@ from zoo_core.entries import (
     OptimizerSpec,
     TrainerSpec,
 )
-from zoo_core.registry import PluginOrigin, registrar
+from zoo_core.host.registry import PluginOrigin, registrar
 
 from .helpers import ROOT, run_python
 

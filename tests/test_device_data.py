@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 
 from zoo_core import get_dataset, get_recipe
-from zoo_core.device_data import BatchPrep, DeviceSplit
-from zoo_core.recipe_parts import resolve_parts
+from zoo_core.data.device_data import BatchPrep, DeviceSplit
+from zoo_core.host.training_parts import resolve_parts
 from zoo_plugins.training.augmentations import random_erase, random_flip, random_shift
 
 

@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from zoo_core import get_recipe, load_weights
-from zoo_core.distributed import Process, shard
+from zoo_core.runtime.distributed import Process, shard
 
 from .helpers import ROOT, two_tone_folder
 from .test_third_party import fake_distribution

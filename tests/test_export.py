@@ -11,7 +11,8 @@ import pytest
 import torch
 
 import zoo_core as zoo
-from zoo_core import ExportError, Recipe, export_model, hookimpl, load_weights, plugins
+from zoo_core import ExportError, Recipe, export_model, hookimpl, load_weights
+from zoo_core.host import plugins
 from zoo_plugins.exporters.onnx import ort_session
 
 

@@ -7,9 +7,10 @@ import json
 
 import pytest
 
-from zoo_core import get_model_spec, list_models, plugins
-from zoo_core.cache import home
-from zoo_core.facts import FACTS_FILE, facts_key, measure_facts, model_facts, shipped_facts
+from zoo_core import get_model_spec, list_models
+from zoo_core.host import plugins
+from zoo_core.models.facts import FACTS_FILE, facts_key, measure_facts, model_facts, shipped_facts
+from zoo_core.store.paths import home
 
 from .helpers import model_plugin, run_python
 

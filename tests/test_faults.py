@@ -16,18 +16,11 @@ import pytest
 from PIL import Image
 
 import zoo_core as zoo
-from zoo_core import (
-    ExporterOption,
-    PluginError,
-    PluginWarning,
-    WeightsError,
-    ZooError,
-    hookimpl,
-    plugins,
-)
-from zoo_core.hub import hub_entries
-from zoo_core.plugins import PluginHost
-from zoo_core.publish import publish
+from zoo_core import ExporterOption, PluginError, PluginWarning, WeightsError, ZooError, hookimpl
+from zoo_core.host import plugins
+from zoo_core.host.plugins import PluginHost
+from zoo_core.store.hub import hub_entries
+from zoo_core.store.publish import publish
 
 from .helpers import ROOT, model_plugin
 
@@ -379,7 +372,7 @@ def test_stale_temporary_files_are_swept_at_the_next_write(tmp_path) -> None:
 def test_a_bare_state_dict_and_a_16_bit_image_predict_like_the_shipped_weights(tmp_path) -> None:
     from safetensors.torch import save_file
 
-    from zoo_core.predict import predict
+    from zoo_core.models.predict import predict
 
     save_file(zoo.create_model("lenet5", weights=True).state_dict(), tmp_path / "bare.safetensors")
     eight = (np.arange(28 * 28).reshape(28, 28) % 256).astype(np.uint8)

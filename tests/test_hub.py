@@ -6,7 +6,8 @@ import pytest
 import torch
 
 import zoo_core as zoo
-from zoo_core import PluginError, plugins
+from zoo_core import PluginError
+from zoo_core.host import plugins
 from zoo_core.torch_hub import hub_entrypoints
 
 from .helpers import ROOT, model_plugin, run_python

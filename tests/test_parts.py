@@ -9,7 +9,7 @@ import torch
 
 import zoo_core as zoo
 from zoo_core import ZooError
-from zoo_core.parts import FeatureMaps, has_parts
+from zoo_core.models.named_parts import FeatureMaps, has_parts
 
 from .helpers import ROOT
 

@@ -6,10 +6,11 @@ import pytest
 import torch
 
 import zoo_core as zoo
-from zoo_core import Recipe, hookimpl, plugins
-from zoo_core.errors import BuilderArgumentError, PluginError, PluginWarning, UnknownModelError
-from zoo_core.plugins import PluginHost, discover_entry_points, source_tree_entry_points
-from zoo_core.registry import PluginOrigin
+from zoo_core import Recipe, hookimpl
+from zoo_core.base.errors import BuilderArgumentError, PluginError, PluginWarning, UnknownModelError
+from zoo_core.host import plugins
+from zoo_core.host.plugins import PluginHost, discover_entry_points, source_tree_entry_points
+from zoo_core.host.registry import PluginOrigin
 
 from .helpers import model_plugin
 

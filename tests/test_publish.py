@@ -10,7 +10,7 @@ import torch
 
 import zoo_core as zoo
 from zoo_core import read_manifest
-from zoo_core.weights import file_sha256
+from zoo_core.store.weights import file_sha256
 
 from .helpers import ROOT, run_python
 

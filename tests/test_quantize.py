@@ -9,8 +9,9 @@ from pathlib import Path
 import onnx
 import pytest
 
-from zoo_core import DatasetNotFoundError, export_model, get_weights, hookimpl, plugins
-from zoo_core.models import get_recipe
+from zoo_core import DatasetNotFoundError, export_model, get_weights, hookimpl
+from zoo_core.host import plugins
+from zoo_core.models.catalogue import get_recipe
 
 from .helpers import model_plugin, train_on_two_tones
 

@@ -8,7 +8,7 @@ import pytest
 
 import zoo_core as zoo
 from zoo_core import Recipe, get_model_spec
-from zoo_core.recipe import RecipeError
+from zoo_core.contract.recipe import RecipeError
 
 
 def test_defaults_are_the_lessons_recipe() -> None:

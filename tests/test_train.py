@@ -13,8 +13,9 @@ import pytest
 import torch
 
 import zoo_core as zoo
-from zoo_core import hookimpl, load_weights, plugins
-from zoo_core.devices import native_bf16
+from zoo_core import hookimpl, load_weights
+from zoo_core.host import plugins
+from zoo_core.runtime.devices import native_bf16
 from zoo_plugins.datasets import fashion_mnist
 
 SMOKE = ["--subset", "2000", "--no-progress", "--device", "cpu"]

@@ -12,9 +12,10 @@ import torch
 from torch import nn
 
 import zoo_core as zoo
-from zoo_core import Option, RecipeError, hookimpl, load_weights, plugins
-from zoo_core.entries import PART_KINDS
-from zoo_core.recipe_parts import resolve_parts
+from zoo_core import Option, RecipeError, hookimpl, load_weights
+from zoo_core.host import plugins
+from zoo_core.host.entries import PART_KINDS
+from zoo_core.host.training_parts import resolve_parts
 from zoo_plugins.ema.average import WeightEMA
 
 BUILT_IN = {

@@ -13,9 +13,10 @@ import torch
 from PIL import Image
 
 import zoo_core as zoo
-from zoo_core import WeightsError, plugins, read_manifest
-from zoo_core.evaluation import evaluate_model
-from zoo_core.manifest import render_cards
+from zoo_core import WeightsError, read_manifest
+from zoo_core.host import plugins
+from zoo_core.store.manifest import render_cards
+from zoo_core.training.evaluation import evaluate_model
 from zoo_plugins.datasets.fashion_mnist import DEBIAN_DIR
 from zoo_plugins.shipped_weights import CHECKOUT_WEIGHTS, MANIFEST
 

@@ -14,8 +14,8 @@ import torch
 
 import zoo_core as zoo
 from zoo_core import WeightsError, read_manifest, write_manifest
-from zoo_core.errors import HubError
-from zoo_core.hub import hub_weights, locate
+from zoo_core.base.errors import HubError
+from zoo_core.store.hub import hub_weights, locate
 from zoo_plugins.shipped_weights import CHECKOUT_WEIGHTS, MANIFEST
 
 from .hub_server import HubServer

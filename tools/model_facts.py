@@ -12,7 +12,7 @@ from pathlib import Path
 
 import zoo_plugins
 from zoo_core import get_model_spec, list_models, write_json
-from zoo_core.facts import FACTS_FILE, facts_key, measure_facts
+from zoo_core.models.facts import FACTS_FILE, facts_key, measure_facts
 
 TARGET = Path(zoo_plugins.__file__).parent / FACTS_FILE
 

@@ -29,9 +29,9 @@ from zoo_core import (
     write_bytes,
     write_manifest,
 )
-from zoo_core.evaluation import evaluate_weights
-from zoo_core.manifest import render_cards
-from zoo_core.models import count_params
+from zoo_core.models.build import count_params
+from zoo_core.store.manifest import render_cards
+from zoo_core.training.evaluation import evaluate_weights
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDER = ROOT / "weights"

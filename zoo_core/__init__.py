@@ -3,13 +3,11 @@
 This package is the public face of the core: everything the README and plugins use is
 importable from ``zoo_core`` itself. Importing it does not import torch: listing and describing
 models stays fast, and torch is loaded only when a model is built. Training and evaluation,
-which need torch, live in ``zoo_core.training`` and ``zoo_core.evaluation``.
+which need torch, live in ``zoo_core.training`` and ``zoo_core.training.evaluation``.
 """
 
-from .atomic import atomic_files, atomic_path, write_bytes, write_json
-from .data import get_dataset, list_datasets, user_cache_dir
-from .entries import DatasetSpec, ExporterSpec, ModelSpec
-from .errors import (
+from .base.atomic import atomic_files, atomic_path, write_bytes, write_json
+from .base.errors import (
     BuilderArgumentError,
     DatasetNotFoundError,
     ExportError,
@@ -19,9 +17,10 @@ from .errors import (
     WeightsError,
     ZooError,
 )
-from .export import export_model, exporter_names
-from .hookspecs import hookimpl
-from .interfaces import (
+from .base.tables import format_table
+from .base.version import __version__
+from .contract.hookspecs import hookimpl
+from .contract.interfaces import (
     ExportData,
     ExporterOption,
     ExportJob,
@@ -31,14 +30,17 @@ from .interfaces import (
     Samples,
     SampleSet,
 )
-from .manifest import manifest_weights, read_manifest, write_manifest
-from .models import create_model, get_model_spec, get_recipe, get_weights, list_models
-from .recipe import Recipe, RecipeError
-from .run import Run
-from .tables import format_table
-from .version import __version__
-from .weights import load_weights, save_weights
-from .weights_info import WeightsInfo
+from .contract.recipe import Recipe, RecipeError
+from .contract.run import Run
+from .contract.weights_info import WeightsInfo
+from .data.datasets import get_dataset, list_datasets, user_cache_dir
+from .export.driver import export_model, exporter_names
+from .host.entries import DatasetSpec, ExporterSpec, ModelSpec
+from .models.catalogue import get_model_spec, get_recipe, list_models
+from .models.factory import create_model
+from .models.pretrained import get_weights
+from .store.manifest import manifest_weights, read_manifest, write_manifest
+from .store.weights import load_weights, save_weights
 
 
 def __getattr__(name: str) -> object:
@@ -46,7 +48,7 @@ def __getattr__(name: str) -> object:
     and ``TrainingEpoch``, what a trainer plugin drives, imported when first asked for: they need torch, which
     importing ``zoo_core`` must not load."""
     if name == "SequentialNet":
-        from .parts import SequentialNet  # imports torch
+        from .models.named_parts import SequentialNet  # imports torch
 
         return SequentialNet
     if name in ("TrainingSession", "TrainingEpoch"):

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .models import create_model, get_model_spec, list_models
+from .models.catalogue import get_model_spec, list_models
+from .models.factory import create_model
 
 
 def hub_entrypoints() -> dict[str, Callable[..., Any]]:

@@ -26,11 +26,11 @@ from typing import Any, NoReturn
 
 import click
 
-from ..allocator import keep_freed_memory
-from ..cache import home
-from ..errors import PluginWarning, ZooError
-from ..tables import format_table
-from ..version import __version__
+from ..base.errors import PluginWarning, ZooError
+from ..base.tables import format_table
+from ..base.version import __version__
+from ..runtime.allocator import keep_freed_memory
+from ..store.paths import home
 
 WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
 

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import click
 
-from .. import plugins
-from ..entries import PART_KINDS, AugmentationSpec, PartSpec
-from ..errors import PluginWarning, ZooError
-from ..facts import model_facts
-from ..manifest import CARD_HEADERS, CARD_RIGHT, card_rows
-from ..models import count_params, create_model, get_model_spec, list_models, skeleton
+from ..base.errors import PluginWarning, ZooError
+from ..host import plugins
+from ..host.entries import PART_KINDS, AugmentationSpec, PartSpec
+from ..models.build import count_params
+from ..models.catalogue import get_model_spec, list_models
+from ..models.factory import create_model, skeleton
+from ..models.facts import model_facts
+from ..store.manifest import CARD_HEADERS, CARD_RIGHT, card_rows
 from .app import cli, echo_json, echo_table, parse_shape, shape_text
 
 
@@ -123,7 +125,7 @@ def _part_plugin(kind: type[PartSpec], name: str) -> str:
 )
 def summary(name: str, input_size: str | None, num_classes: int | None, depth: int) -> None:
     """Per-layer output shapes and parameter counts of model NAME for one input."""
-    from ..summary import layer_summary  # imports torch
+    from ..models.summary import layer_summary  # imports torch
 
     spec = get_model_spec(name)
     shape = parse_shape(input_size, length=3, what="--input-size") if input_size else spec.input_shape
@@ -221,7 +223,7 @@ def _check_models() -> None:
 )
 def graph(name: str, output: Path, input_size: str | None, depth: int) -> None:
     """Draw model NAME's layer graph to a picture (needs Graphviz's `dot`)."""
-    from ..graph import draw_graph  # imports torch
+    from ..models.graph import draw_graph  # imports torch
 
     spec = get_model_spec(name)
     shape = parse_shape(input_size, length=3, what="--input-size") if input_size else spec.input_shape

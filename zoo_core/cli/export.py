@@ -14,10 +14,10 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from ..errors import ExportError, ZooError
-from ..export import default_formats, export_model, exporter_names, exporter_options, get_exporter
-from ..interfaces import ExporterOption
-from ..tables import human_size
+from ..base.errors import ExportError, ZooError
+from ..base.tables import human_size
+from ..contract.interfaces import ExporterOption
+from ..export.driver import default_formats, export_model, exporter_names, exporter_options, get_exporter
 from .app import WEIGHTS_HELP, cli, data_source, echo_json, echo_table, parse_shape
 
 
@@ -223,7 +223,7 @@ def bench(
     """Latency (p50/p90) and throughput of torch eager, torch channels_last and every export
     format's runtime, timed alike by torch.utils.benchmark, with each row's speed-up over
     torch eager."""
-    from ..benchmark import benchmark  # imports torch
+    from ..export.bench import benchmark  # imports torch
 
     try:
         sizes = [int(b) for b in batch_sizes.split(",")]

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import click
 
-from ..errors import ZooError
-from ..hub import locate
-from ..manifest import metric_text, recipe_summary
-from ..models import get_weights
-from ..publish import offers, publish, verify_local
-from ..tables import human_size
+from ..base.errors import ZooError
+from ..base.tables import human_size
+from ..models.pretrained import get_weights
+from ..store.hub import locate
+from ..store.manifest import metric_text, recipe_summary
+from ..store.publish import offers, publish, verify_local
 from .app import cli, echo_json, echo_table
 
 HUB_HELP = "A hub: an http(s):// or file:// URL, or a folder (default: $ZOO_HUB, else the manifest's)."

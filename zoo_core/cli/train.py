@@ -10,9 +10,9 @@ from pathlib import Path
 
 import click
 
-from ..errors import ZooError
-from ..models import get_recipe
-from ..run import Run
+from ..base.errors import ZooError
+from ..contract.run import Run
+from ..models.catalogue import get_recipe
 from .app import WEIGHTS_HELP, cli, data_source, echo_json, echo_table
 
 
@@ -315,8 +315,8 @@ def eval_command(
     no_download: bool,
 ) -> None:
     """Evaluate model NAME with --weights: loss, accuracy and per-class accuracy."""
-    from ..devices import resolve_device  # imports torch
-    from ..evaluation import evaluate_weights  # imports torch
+    from ..runtime.devices import resolve_device  # imports torch
+    from ..training.evaluation import evaluate_weights  # imports torch
 
     data_dir, dataset = data_source(data, data_dir)
     result, facts = evaluate_weights(
@@ -361,7 +361,7 @@ def eval_command(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def predict_command(name: str, images: tuple[Path, ...], weights: str, topk: int, as_json: bool) -> None:
     """Classify IMAGES (PNG, JPEG, any size or mode) with model NAME's trained weights."""
-    from ..predict import predict  # imports torch
+    from ..models.predict import predict  # imports torch
 
     results = predict(name, list(images), weights=True if weights == "True" else weights, topk=topk)
     if as_json:

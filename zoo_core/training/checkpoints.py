@@ -11,8 +11,8 @@ from typing import Any
 
 import torch
 
-from ..atomic import atomic_path
-from ..errors import ZooError
+from ..base.atomic import atomic_path
+from ..base.errors import ZooError
 
 
 def save_checkpoint(state: dict[str, Any], path: Path) -> None:

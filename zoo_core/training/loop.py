@@ -12,11 +12,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ..devices import flush_denormal, resolve_device
-from ..distributed import Process, from_main, init_process, shutdown
-from ..errors import ZooError
-from ..recipe import Recipe
-from ..run import CHECKPOINT_FILE, RUN_FILE, Run
+from ..base.errors import ZooError
+from ..contract.recipe import Recipe
+from ..contract.run import CHECKPOINT_FILE, RUN_FILE, Run
+from ..runtime.devices import flush_denormal, resolve_device
+from ..runtime.distributed import Process, from_main, init_process, shutdown
 from .checkpoints import load_checkpoint
 from .session import TrainingSession
 from .settings import Settings

@@ -25,24 +25,26 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from ..atomic import write_json
-from ..data import get_dataset
-from ..device_data import Split
-from ..devices import autocast, device_name, eval_batch_size, native_bf16, resolve_device, sync_time
-from ..distributed import Process, barrier, from_main, gather_objects, shard, sum_across
-from ..errors import ZooError
-from ..evaluation import Evaluation, evaluate
-from ..models import create_model, get_model_spec, get_weights, registered_info
-from ..parts import has_parts
-from ..plugins import notify
-from ..recipe import Recipe
-from ..recipe_parts import resolve_parts
-from ..run import Run
-from ..splits import load_splits
-from ..version import __version__
-from ..weights import load_weights, save_weights
-from ..weights_info import WeightsInfo
+from ..base.atomic import write_json
+from ..base.errors import ZooError
+from ..base.version import __version__
+from ..contract.recipe import Recipe
+from ..contract.run import Run
+from ..contract.weights_info import WeightsInfo
+from ..data.datasets import get_dataset
+from ..data.device_data import Split
+from ..data.splits import load_splits
+from ..host.plugins import notify
+from ..host.training_parts import resolve_parts
+from ..models.catalogue import get_model_spec
+from ..models.factory import create_model
+from ..models.named_parts import has_parts
+from ..models.pretrained import get_weights, registered_info
+from ..runtime.devices import autocast, device_name, eval_batch_size, native_bf16, resolve_device, sync_time
+from ..runtime.distributed import Process, barrier, from_main, gather_objects, shard, sum_across
+from ..store.weights import load_weights, save_weights
 from .checkpoints import FileWriter, save_checkpoint, to_cpu
+from .evaluation import Evaluation, evaluate
 from .settings import Settings
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ZooError
-from ..splits import DataOptions
+from ..base.errors import ZooError
+from ..data.splits import DataOptions
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,102 @@
+"""A recipe's training parts, looked up in what plugins registered: its optimizer, schedule,
+loss, augmentations, weight averager and trainer, each with its options checked and defaults
+filled in. Done when a recipe is used (``get_recipe``, the start of a run), so that an unknown
+name or a bad option is one line before any data is loaded. Imports no torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..base.errors import UnknownModelError, did_you_mean
+from ..contract.recipe import Recipe, RecipeError
+from .entries import (
+    AugmentationSpec,
+    AveragerSpec,
+    LossSpec,
+    OptimizerSpec,
+    PartSpec,
+    ScheduleSpec,
+    TrainerSpec,
+)
+from .plugins import part_registry
+
+
+@dataclass(frozen=True)
+class Part:
+    """One registered part as a recipe uses it: its entry and its options' values."""
+
+    spec: PartSpec
+    options: dict[str, Any]
+
+    def build(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the part's factory with its options."""
+        return self.spec.load()(*args, options=self.options, **kwargs)
+
+
+@dataclass(frozen=True)
+class RecipeParts:
+    """Every part a recipe names, ready to build."""
+
+    optimizer: Part
+    schedule: Part
+    loss: Part
+    augmentations: tuple[Part, ...]
+    averager: Part | None
+    trainer: Part
+
+
+def resolve_parts(recipe: Recipe) -> RecipeParts:
+    """The parts ``recipe`` names, or a ``RecipeError`` naming the unknown part (with the
+    registered ones and the closest) or the option that no part takes or that is out of range."""
+    optimizer = _lookup(recipe, OptimizerSpec, recipe.optimizer)
+    schedule = _lookup(recipe, ScheduleSpec, recipe.schedule)
+    loss = _lookup(recipe, LossSpec, recipe.loss)
+    augmentations = [_lookup(recipe, AugmentationSpec, name) for name in recipe.augment]
+    averager = _lookup(recipe, AveragerSpec, recipe.averager) if recipe.averager else None
+    trainer = _lookup(recipe, TrainerSpec, recipe.trainer)
+    flat = [optimizer, schedule, loss, *augmentations, *([averager] if averager else []), trainer]
+    owners: dict[str, PartSpec] = {}
+    for spec in flat:
+        for option in spec.options:
+            other = owners.setdefault(option.name, spec)
+            if other is not spec:
+                raise RecipeError(
+                    f"recipe {recipe.name!r}: option {option.name!r} is taken by both {other.kind} "
+                    f"{other.name!r} (plugin {other.origin}) and {spec.kind} {spec.name!r} (plugin "
+                    f"{spec.origin}); these two parts cannot be used together"
+                )
+    for key in recipe.options:
+        if key not in owners:
+            parts = ", ".join(f"{s.kind} {s.name}" for s in flat)
+            raise RecipeError(
+                f"recipe {recipe.name!r}: no part of the recipe takes option {key!r}."
+                f"{did_you_mean(key, owners)} Its parts ({parts}) take: "
+                f"{', '.join(sorted(owners)) or 'no options'}"
+            )
+
+    def part(spec: PartSpec) -> Part:
+        values = {}
+        for option in spec.options:
+            try:
+                values[option.name] = option.check(recipe.options.get(option.name, option.default))
+            except ValueError as exc:
+                raise RecipeError(f"recipe {recipe.name!r}: {spec.kind} {spec.name!r}: {exc}") from None
+        return Part(spec, values)
+
+    return RecipeParts(
+        optimizer=part(optimizer),
+        schedule=part(schedule),
+        loss=part(loss),
+        augmentations=tuple(part(s) for s in augmentations),
+        averager=part(averager) if averager else None,
+        trainer=part(trainer),
+    )
+
+
+def _lookup(recipe: Recipe, kind: type[PartSpec], name: str) -> PartSpec:
+    try:
+        return part_registry(kind).get(name)
+    except UnknownModelError as exc:
+        raise RecipeError(f"recipe {recipe.name!r}: {exc} (`zoo plugins` shows who registers what)") from None

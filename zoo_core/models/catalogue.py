@@ -1,0 +1,52 @@
+"""The catalogue: registered architectures by name, with their recipes, as users ask for them.
+
+Reading the catalogue imports no builder and no torch (``zoo list`` stays fast); building is
+:mod:`.build`'s, weights are :mod:`.pretrained`'s and :mod:`.factory` puts them together.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..contract.recipe import Recipe
+from ..host.entries import ModelSpec
+from ..host.plugins import model_registry
+from ..host.training_parts import resolve_parts
+
+
+def list_models(pattern: str | None = None) -> list[str]:
+    """Every registered model name, sorted; ``pattern`` filters with shell wildcards ('res*')."""
+    return model_registry().names(pattern)
+
+
+def get_model_spec(name: str) -> ModelSpec:
+    """The registration of ``name``: builder, description, default input, recipes, weights, plugin."""
+    return model_registry().get(name)
+
+
+def get_recipe(model: str, recipe: str | Path | Recipe | None = None, **overrides: Any) -> Recipe:
+    """The recipe to train ``model`` with: its default (``recipe=None``), one of its recipes by
+    name, a recipe ``.json`` file, or a :class:`Recipe`; then ``overrides`` applied, each named
+    after the recipe field it sets (None leaves a field alone). ``patience=0`` means no early
+    stopping; ``augment`` may be a comma-separated string (``"flip,shift"``, or ``"none"``);
+    ``options`` are added to the recipe's own. The parts the recipe names (optimizer, schedule,
+    loss, augmentations, averager, trainer) must be registered and take its options."""
+    spec = get_model_spec(model)
+    if isinstance(recipe, Recipe):
+        base = recipe
+    elif recipe is not None and (str(recipe).endswith(".json") or Path(recipe).is_file()):
+        base = Recipe.from_file(recipe)
+    else:
+        base = spec.find_recipe(recipe)
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    if isinstance(changes.get("augment"), str):
+        text = changes["augment"].strip()
+        changes["augment"] = () if text in ("", "none") else tuple(a.strip() for a in text.split(","))
+    if changes.get("patience") == 0:
+        changes["patience"] = None
+    if "options" in changes:
+        changes["options"] = {**base.options, **changes["options"]}
+    recipe = base.replace(**changes) if changes else base
+    resolve_parts(recipe)  # an unknown part or a bad option stops here, before any data is read
+    return recipe

@@ -1,0 +1,105 @@
+"""What ``zoo info`` shows of a model that only a built model can tell (FLOPs, feature stages),
+remembered per model and configuration, so that asking costs no torch import. Facts are keyed
+by the plugin's distribution and version, the builder and the sha256 of the builder module's
+source, so an edited or upgraded plugin is measured afresh.
+
+Where they come from, in order: the zoo's cache (``$ZOO_HOME/model-facts.json``), a
+``model-facts.json`` that the plugin's top-level package ships beside its code (the built-in
+plugins do: ``tools/model_facts.py`` writes it, and a test fails when it is stale), then a
+measurement on the meta device, remembered in the cache.
+
+Nothing here imports torch unless a model has to be measured.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+from ..base.atomic import write_json
+from ..host.entries import ModelSpec
+from ..host.registry import is_reference
+from ..store.paths import home
+
+FACTS_FILE = "model-facts.json"
+
+
+def model_facts(spec: ModelSpec) -> dict[str, Any]:
+    """``{"flops": ..., "feature_info": [...] or None}`` of ``spec`` at its registered
+    configuration: from the cache or the plugin's shipped facts when they hold them for this
+    very builder, else measured on the meta device and remembered in the cache."""
+    key = facts_key(spec)
+    known = _read(home() / FACTS_FILE)
+    for source in (known, shipped_facts(spec)):
+        entry = source.get(spec.name)
+        if key is not None and isinstance(entry, dict) and entry.get("key") == key:
+            return entry["facts"]
+    facts = measure_facts(spec)
+    if key is not None:
+        known[spec.name] = {"key": key, "facts": facts}
+        with contextlib.suppress(OSError):  # an unwritable cache costs the next call a measurement
+            home().mkdir(parents=True, exist_ok=True)
+            write_json(home() / FACTS_FILE, known)
+    return facts
+
+
+def facts_key(spec: ModelSpec) -> str | None:
+    """What the facts depend on, or None when that cannot be told without importing the
+    builder (a callable registered directly)."""
+    source = _builder_file(spec)
+    if source is None:
+        return None
+    try:
+        digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+    except OSError:
+        return None
+    origin = spec.origin
+    parts = (origin.distribution, origin.version, spec.builder, digest, spec.num_classes, spec.in_channels)
+    return "|".join([*map(str, parts), "x".join(map(str, spec.input_size))])
+
+
+def shipped_facts(spec: ModelSpec) -> dict[str, Any]:
+    """The facts file that the top-level package of ``spec``'s builder ships, if any."""
+    source = _builder_file(spec)
+    if source is None:
+        return {}
+    top = str(spec.builder).partition(":")[0].split(".")[0]
+    for folder in source.parents:
+        if folder.name == top:
+            return _read(folder / FACTS_FILE)
+    return {}
+
+
+def _builder_file(spec: ModelSpec) -> Path | None:
+    if not is_reference(spec.builder):
+        return None
+    try:
+        found = importlib.util.find_spec(str(spec.builder).partition(":")[0])
+    except (ImportError, ValueError):
+        return None
+    return Path(found.origin) if found and found.origin else None
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def measure_facts(spec: ModelSpec) -> dict[str, Any]:
+    """Build ``spec``'s model on the meta device and count its FLOPs and stages (imports torch)."""
+    from .factory import skeleton  # imports torch when it builds
+    from .named_parts import has_parts  # imports torch
+    from .summary import count_flops  # imports torch
+
+    model = skeleton(spec.name)
+    return {
+        "flops": count_flops(model, spec.input_shape),
+        "feature_info": list(model.feature_info) if has_parts(model) else None,
+    }

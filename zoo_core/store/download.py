@@ -1,0 +1,195 @@
+"""Fetching a file from a hub into the cache, checked before it is kept.
+
+A hub is any static file host: an ``http(s)://`` URL, a ``file://`` URL or a folder. Built on
+``urllib`` (with a tqdm progress bar) rather than pooch or ``torch.hub.download_url_to_file``
+because both restart a cut download from its first byte; here the bytes received so far wait in
+``NAME.part`` beside the target and the next attempt asks for the rest with an HTTP ``Range``
+request. The sha256 is checked before the file takes its final name, so a complete-looking file
+in the cache is always a verified one, and a tampered download leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from http.client import HTTPException, HTTPResponse
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin, urlsplit
+
+from ..base.errors import HubError
+from ..base.version import __version__
+from .paths import OFFLINE_ENV, offline
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+ATTEMPTS = 3  # a transfer cut this many times in a row is an error; each retry resumes
+TIMEOUT = 30.0  # seconds without a byte before a transfer counts as cut
+BLOCK = 1 << 20
+
+
+def is_url(location: str) -> bool:
+    return urlsplit(location).scheme in ("http", "https", "file")
+
+
+def join(base: str, relative: str) -> str:
+    """``relative`` (a manifest's ``url``) under the hub ``base`` (a URL or a folder)."""
+    if is_url(base):
+        return urljoin(base.rstrip("/") + "/", relative)
+    return str(Path(base) / relative)
+
+
+def read_bytes(location: str, *, what: str) -> bytes:
+    """A small file (a hub's manifest) from a URL or a path; one ``HubError`` line if it fails."""
+    _refuse_offline(location, what=what, target=None)
+    path = _local_path(location)
+    try:
+        if path is not None:
+            return path.read_bytes()
+        with _open(location) as response:
+            return response.read()
+    except FileNotFoundError:
+        raise HubError(f"{what}: {location} does not exist") from None
+    except (urllib.error.URLError, HTTPException, OSError) as exc:
+        raise HubError(f"{what}: {_reason(location, exc)}") from None
+
+
+def fetch(location: str, target: Path, *, sha256: str, what: str, progress: bool = True) -> Path:
+    """Download ``location`` to ``target``, resuming a partial download, and keep it only if its
+    sha256 is ``sha256``. Returns ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)  # ready for a copy placed by hand, too
+    _refuse_offline(location, what=what, target=target)
+    part = target.with_name(target.name + ".part")
+    path = _local_path(location)
+    if path is not None:
+        digest = _copy(path, part, what=what, location=location)
+    else:
+        digest = _download(location, part, what=what, progress=progress, by_hand=_by_hand(location, target))
+    if digest != sha256:
+        part.unlink(missing_ok=True)
+        raise HubError(
+            f"{what}: {location} fails its sha256 check (expected {sha256[:12]}..., got {digest[:12]}...); "
+            "nothing was kept. The hub's copy is corrupted or was changed."
+        )
+    os.replace(part, target)
+    return target
+
+
+def _download(url: str, part: Path, *, what: str, progress: bool, by_hand: str) -> str:
+    """Fill ``part`` with ``url``'s bytes, resuming from what it holds; retry cut transfers.
+    Returns the sha256 of the whole file."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return _transfer(url, part, progress=progress)
+        except urllib.error.HTTPError as exc:
+            if exc.code == 416:  # the partial file is no prefix of this one: start again
+                part.unlink(missing_ok=True)
+                continue
+            raise HubError(f"{what}: {_reason(url, exc)}") from None
+        except (urllib.error.URLError, HTTPException, OSError) as exc:
+            cut = not isinstance(exc, urllib.error.URLError) or isinstance(exc.reason, TimeoutError)
+            if attempt == ATTEMPTS or not (cut and part.exists()):
+                raise HubError(f"{what}: {_reason(url, exc)}; {by_hand}") from None
+    raise HubError(f"{what}: {url} could not be downloaded in {ATTEMPTS} attempts")
+
+
+def _transfer(url: str, part: Path, *, progress: bool) -> str:
+    """One request for the bytes ``part`` lacks; the file's sha256, hashed as it is written."""
+    have = part.stat().st_size if part.exists() else 0
+    headers = {"Range": f"bytes={have}-"} if have else {}
+    with _open(url, headers) as response:
+        resumed = response.status == 206
+        digest = _hash_of(part) if resumed else hashlib.sha256()
+        length = response.headers.get("Content-Length")
+        total = (int(length) if length and length.isdigit() else None, have if resumed else 0)
+        with open(part, "ab" if resumed else "wb") as out, _bar(url, total, progress) as bar:
+            for block in _blocks(response):
+                out.write(block)
+                digest.update(block)
+                bar.update(len(block))
+            expected = total[0]
+            if expected is not None and out.tell() - total[1] != expected:
+                raise HTTPException(f"the transfer stopped after {out.tell():,} bytes")
+    return digest.hexdigest()
+
+
+def _hash_of(path: Path) -> hashlib._Hash:
+    """The running sha256 of what a resumed download already has."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256")
+
+
+def _blocks(response: HTTPResponse) -> Iterator[memoryview]:
+    """The response's bytes, block by block, in one reused buffer (no fresh megabyte per read):
+    each block is valid until the next is asked for."""
+    buffer = memoryview(bytearray(BLOCK))
+    while size := response.readinto(buffer):
+        yield buffer[:size]
+
+
+def _bar(url: str, total: tuple[int | None, int], progress: bool) -> tqdm:
+    from tqdm import tqdm  # only when something is downloaded
+
+    size, start = total
+    return tqdm(
+        total=None if size is None else size + start,
+        initial=start,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        desc=Path(urlsplit(url).path).name,
+        disable=not progress or None,
+        leave=False,
+    )
+
+
+def _copy(path: Path, part: Path, *, what: str, location: str) -> str:
+    """Copy a file from a folder hub; returns its sha256, hashed as it is copied."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as source, open(part, "wb") as out:
+            for block in iter(lambda: source.read(BLOCK), b""):
+                out.write(block)
+                digest.update(block)
+        return digest.hexdigest()
+    except FileNotFoundError:
+        part.unlink(missing_ok=True)
+        raise HubError(f"{what}: {location} does not exist") from None
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        raise HubError(f"{what}: cannot copy {location}: {exc.strerror or exc}") from None
+
+
+def _open(url: str, headers: dict[str, str] | None = None) -> HTTPResponse:
+    request = urllib.request.Request(url, headers={"User-Agent": f"zoo/{__version__}", **(headers or {})})
+    return urllib.request.urlopen(request, timeout=TIMEOUT)
+
+
+def _local_path(location: str) -> Path | None:
+    """The file a ``file://`` URL or a plain path names; None for an ``http(s)://`` URL."""
+    parts = urlsplit(location)
+    if parts.scheme == "file":
+        return Path(urllib.request.url2pathname(parts.path))
+    return None if parts.scheme in ("http", "https") else Path(location)
+
+
+def _reason(url: str, exc: BaseException) -> str:
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"{url} answered HTTP {exc.code} {exc.reason}"
+    if isinstance(exc, urllib.error.URLError):
+        return f"cannot reach {url}: {getattr(exc.reason, 'strerror', None) or exc.reason}"
+    return f"the transfer of {url} was cut: {exc}"
+
+
+def _by_hand(url: str, target: Path) -> str:
+    return f"to place it by hand, download {url} to {target}"
+
+
+def _refuse_offline(location: str, *, what: str, target: Path | None) -> None:
+    if offline() and is_url(location) and urlsplit(location).scheme != "file":
+        where = f"; {_by_hand(location, target)}" if target is not None else ""
+        raise HubError(f"{what} is not cached and {OFFLINE_ENV} forbids downloading {location}{where}")

@@ -1,0 +1,107 @@
+"""Where trained weights come from: the checkout's files, the user cache, then a hub.
+
+A manifest entry (:class:`WeightsInfo`) names its file in a checkout (``file``) and where to
+download it (``url``, relative to a hub base). :func:`locate` looks in that order and returns
+the entry with ``file`` pointing at a local copy whose sha256 has been checked. A hub is any
+static file host, an ``http(s)://`` or ``file://`` URL or a folder, whose ``manifest.json``
+lists what it offers (``zoo publish`` writes one); :func:`hub_entries` reads it once and keeps a
+copy in the cache for offline use.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+
+from ..base.atomic import write_bytes
+from ..base.errors import HubError, WeightsError
+from ..contract.weights_info import WeightsInfo
+from .download import fetch, is_url, join, read_bytes
+from .manifest import MANIFEST, read_manifest
+from .paths import home, hub_override, weights_cache
+from .weights import verify
+
+
+def cached_file(info: WeightsInfo) -> Path:
+    """Where the cache keeps ``info``'s file: named after its model, tag and sha256, as
+    torchvision names its files after their hash, so a re-published tag never collides."""
+    if info.sha256 is None:
+        raise WeightsError(f"{info.name} records no sha256, so it cannot be cached")
+    return weights_cache() / f"{info.model}-{info.tag or 'untagged'}-{info.sha256[:12]}.safetensors"
+
+
+def local_copy(info: WeightsInfo) -> Path | None:
+    """The file of ``info`` already on this machine, checkout first; None if neither has it."""
+    for path in (info.file, cached_file(info)):
+        if path is not None and path.is_file():
+            return path
+    return None
+
+
+def locate(info: WeightsInfo, *, hub: str | None = None, progress: bool = True) -> WeightsInfo:
+    """``info`` with ``file`` a local, sha256-checked copy: the checkout's file, else the
+    cache's, else one downloaded from the hub into the cache."""
+    if info.file is not None and info.file.is_file():
+        verify(info)
+        return info
+    cached = dataclasses.replace(info, file=cached_file(info))
+    if cached.file.is_file():
+        try:
+            verify(cached)
+            return cached
+        except WeightsError:
+            cached.file.unlink()  # damaged in the cache: fetch a good copy below
+    fetch(source(info, hub), cached.file, sha256=info.sha256 or "", what=info.name, progress=progress)
+    verify(cached)  # records the check, so the next load does not hash the file again
+    return cached
+
+
+def source(info: WeightsInfo, hub: str | None = None) -> str:
+    """The URL (or path) to download ``info``'s file from: its absolute ``url``, or its relative
+    ``url`` under ``hub``, ``$ZOO_HUB`` or the hub its manifest names, in that order."""
+    if info.url is None:
+        raise HubError(
+            f"{info.name}: its file is not on this machine ({info.file or cached_file(info)}) and its "
+            "manifest gives no url to download it from"
+        )
+    if is_url(info.url):
+        return info.url
+    base = hub or hub_override() or info.hub
+    if base is None:
+        raise HubError(
+            f"{info.name}: its file is not on this machine (nor in the cache, {weights_cache()}) and no "
+            f"hub is set: set ZOO_HUB (or --hub) to a hub that holds {info.url}"
+        )
+    return join(base, info.url)
+
+
+def hub_entries(hub: str, *, refresh: bool = False) -> list[WeightsInfo]:
+    """Every entry of ``hub``'s manifest, each with its ``url`` resolved against ``hub``. The
+    manifest is read once and kept in the cache; ``refresh`` reads it again."""
+    kept = home() / "hubs" / f"{hashlib.sha256(hub.encode()).hexdigest()[:16]}.json"
+    if refresh or not kept.is_file():
+        data = read_bytes(join(hub, MANIFEST), what=f"the manifest of hub {hub}")
+        try:
+            json.loads(data)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise HubError(f"{join(hub, MANIFEST)} is not a weights manifest: {exc}") from None
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes(kept, data)
+    try:
+        entries = read_manifest(kept, hub=hub)
+    except WeightsError as exc:
+        kept.unlink(missing_ok=True)
+        raise HubError(str(exc).replace(str(kept), join(hub, MANIFEST))) from None
+    return [dataclasses.replace(e, file=None) for e in entries]
+
+
+def hub_weights(model: str, tag: str, hub: str) -> WeightsInfo | None:
+    """The entry ``model.tag`` of ``hub``'s manifest, if it has one (read again if the kept
+    copy lacks it, since the hub may have gained it since)."""
+    for refresh in (False, True):
+        for entry in hub_entries(hub, refresh=refresh):
+            if entry.model == model and entry.tag == tag:
+                return entry
+    return None

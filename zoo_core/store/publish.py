@@ -1,0 +1,141 @@
+"""Handing trained weights on: publish a run to a hub folder, see what hubs offer and what this
+machine holds, and re-check every local file.
+
+A hub is a folder of bundles and one ``manifest.json``; a web server, a bucket or a release page
+serves the folder as it is, and ``zoo pull`` / ``ZOO_HUB`` read it back over HTTP.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from ..base.errors import HubError, WeightsError
+from ..contract.weights_info import WeightsInfo
+from ..host.plugins import model_registry
+from .bundle import WEIGHTS_FILE, write_bundle
+from .download import is_url
+from .hub import cached_file, hub_entries, local_copy
+from .manifest import MANIFEST, read_manifest, write_manifest
+from .paths import home
+from .weights import read_header, verify
+
+REPORT_KEYS = ("epochs", "best_epoch", "train_seconds", "images_per_second", "device")
+
+
+def publish(run: Path, *, tag: str, to: Path, license: str | None = None, force: bool = False) -> WeightsInfo:
+    """Publish the best weights of the finished ``zoo train`` run folder ``run`` as bundle
+    ``TO/MODEL/TAG/`` with the run's recipe and measured test metrics, and add (or, with
+    ``force``, replace) its entry in ``TO/manifest.json``. Returns the new entry."""
+    if is_url(str(to)):
+        raise HubError(f"zoo publish writes to a folder, not to {to}; publish to a folder, then serve it")
+    to = Path(to)
+    best, report_file = run / "best.safetensors", run / "report.json"
+    if not best.is_file() or not report_file.is_file():
+        raise WeightsError(
+            f"{run} is not a finished `zoo train` run: it needs best.safetensors and report.json"
+        )
+    try:
+        report = json.loads(report_file.read_text())
+        metrics = {k: float(v) for k, v in report.items() if k.startswith("test_") and k != "test_images"}
+    except (OSError, ValueError, AttributeError) as exc:
+        raise WeightsError(f"{report_file} is not a run report: {exc}") from None
+    info = WeightsInfo.from_metadata(read_header(best), where=str(best))
+    entry = dataclasses.replace(
+        info,
+        tag=tag,
+        metrics=metrics,
+        params=_params(info),
+        license=license or info.license,
+        created=date.today().isoformat(),
+        versions={**info.versions, **_plugin_version(info.model)},
+        extra={**info.extra, "training_report": {k: report[k] for k in REPORT_KEYS if k in report}},
+    )
+    manifest = to / MANIFEST
+    entries = read_manifest(manifest)
+    if not force and any(e.model == entry.model and e.tag == tag for e in entries):
+        raise WeightsError(f"{manifest} already has {entry.name}; choose another tag or use --force")
+    bundle = write_bundle(to / entry.model / tag, best, entry, force=force)
+    published = dataclasses.replace(bundle, file=None, url=f"{entry.model}/{tag}/{WEIGHTS_FILE}")
+    others = [e for e in entries if (e.model, e.tag) != (entry.model, tag)]
+    write_manifest(manifest, [*others, published])
+    return dataclasses.replace(published, file=bundle.file)
+
+
+def _params(info: WeightsInfo) -> int | None:
+    """The registered parameter count, when the weights have the registered configuration."""
+    spec = model_registry().get(info.model)
+    same = (info.num_classes, info.in_channels) == (spec.num_classes, spec.in_channels)
+    return spec.params if same else None
+
+
+def _plugin_version(model: str) -> dict[str, str]:
+    origin = model_registry().get(model).origin
+    if origin.distribution is None or origin.version is None:
+        return {}
+    return {origin.distribution.removesuffix(" (source tree)"): origin.version}
+
+
+@dataclass(frozen=True)
+class Offer:
+    """One set of weights a hub or an installed plugin offers, and where this machine has it."""
+
+    info: WeightsInfo
+    where: str  # "checkout", "cache" or "-" (not on this machine)
+
+
+def offers(hub: str | None = None, *, refresh: bool = True) -> list[Offer]:
+    """What ``hub`` offers (read afresh), or without ``hub`` the weights every installed plugin
+    registers; each with where this machine has its file."""
+    entries = (
+        hub_entries(hub, refresh=refresh)
+        if hub
+        else [w for name in model_registry().names() for w in model_registry().get(name).weights]
+    )
+    return [Offer(e, _where(e)) for e in entries]
+
+
+def _where(info: WeightsInfo) -> str:
+    local = local_copy(info)
+    if local is None:
+        return "-"
+    return "checkout" if local == info.file else "cache"
+
+
+@dataclass(frozen=True)
+class Check:
+    """The result of re-hashing one local weights file."""
+
+    name: str
+    file: Path
+    problem: str | None
+
+
+def verify_local() -> list[Check]:
+    """Re-hash every weights file on this machine that an entry names (a registered one, or one
+    of a hub this machine pulled from): the checkout's and the cache's copies, ignoring the
+    record of earlier checks."""
+    registered = [w for name in model_registry().names() for w in model_registry().get(name).weights]
+    pulled = [e for kept in sorted((home() / "hubs").glob("*.json")) for e in _kept_entries(kept)]
+    checks, seen = [], set()
+    for entry in [*registered, *pulled]:
+        for path in (entry.file, cached_file(entry)):
+            if path is None or not path.is_file() or path in seen:
+                continue
+            seen.add(path)
+            try:
+                verify(dataclasses.replace(entry, file=path), recheck=True)
+                checks.append(Check(entry.name, path, None))
+            except WeightsError as exc:
+                checks.append(Check(entry.name, path, str(exc)))
+    return checks
+
+
+def _kept_entries(kept: Path) -> list[WeightsInfo]:
+    try:
+        return [dataclasses.replace(e, file=None) for e in read_manifest(kept)]
+    except WeightsError:
+        return []

@@ -1,0 +1,116 @@
+"""Weights files: safetensors with a string header, written atomically, read without pickle,
+and checked against their recorded sha256 before they are used.
+
+What a header says is :class:`~zoo_core.contract.weights_info.WeightsInfo`'s business; this module only
+moves tensors and strings to and from disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from safetensors import SafetensorError, safe_open
+
+from ..base.atomic import atomic_path, write_json
+from ..base.errors import WeightsError, ZooError
+from ..contract.weights_info import WeightsInfo
+from .paths import home
+
+if TYPE_CHECKING:
+    import torch
+
+
+def save_weights(
+    state_dict: Mapping[str, torch.Tensor], path: str | Path, metadata: Mapping[str, str]
+) -> str:
+    """Write ``state_dict`` (copied to the CPU, contiguous) to ``path``; return the file's sha256."""
+    from safetensors.torch import save_file  # imports torch: only when weights are written
+
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in state_dict.items()}
+    try:
+        with atomic_path(path) as tmp:
+            save_file(tensors, str(tmp), metadata={k: str(v) for k, v in metadata.items()})
+    except SafetensorError as exc:  # a full disk, say; the temporary file is gone already
+        raise WeightsError(f"cannot write {path}: {exc}") from None
+    return file_sha256(path)
+
+
+def load_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Read a safetensors file: its tensors and its header."""
+    from safetensors.torch import load_file  # imports torch: only when weights are read
+
+    header = read_header(path)
+    try:
+        return load_file(str(path)), header
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise WeightsError(f"{path} is not a readable safetensors file: {exc}") from None
+
+
+def read_header(path: str | Path) -> dict[str, str]:
+    """A safetensors file's header (its string metadata), without reading the tensors."""
+    path = _existing(path)
+    try:
+        with safe_open(str(path), framework="numpy") as handle:
+            return dict(handle.metadata() or {})
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise WeightsError(f"{path} is not a readable safetensors file: {exc}") from None
+
+
+def file_sha256(path: str | Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def verify(info: WeightsInfo, *, recheck: bool = False) -> None:
+    """Refuse weights whose file is missing or whose sha256 differs from the recorded one.
+
+    A file whose size and modification time are those it had when it last passed is not hashed
+    again (``recheck`` hashes it anyway), so loading cached weights costs no more than reading
+    them; ``zoo weights verify`` re-hashes every file.
+    """
+    if info.file is None or info.sha256 is None:
+        raise WeightsError(f"{info.name} records no file and sha256 to check")
+    if not info.file.is_file():
+        raise WeightsError(f"weights file {info.file} of {info.name} is missing")
+    stat = info.file.stat()
+    key, seen = str(info.file.resolve()), [stat.st_size, stat.st_mtime_ns, info.sha256]
+    memo = _read_memo()
+    if not recheck and memo.get(key) == seen:
+        return
+    digest = file_sha256(info.file)
+    if digest != info.sha256:
+        raise WeightsError(
+            f"{info.file} fails its sha256 check (expected {info.sha256[:12]}..., file {digest[:12]}...): "
+            "it is corrupted or was changed; restore it or download it again"
+        )
+    memo[key] = seen
+    try:
+        _memo_path().parent.mkdir(parents=True, exist_ok=True)
+        write_json(_memo_path(), memo)
+    except (OSError, ZooError):  # a read-only cache only costs the next load a re-hash
+        pass
+
+
+def _memo_path() -> Path:
+    return home() / "verified.json"
+
+
+def _read_memo() -> dict[str, list]:
+    """Files that passed their sha256 check, by path: [size, mtime_ns, sha256] at that time."""
+    try:
+        memo = json.loads(_memo_path().read_text())
+    except (OSError, ValueError):
+        return {}
+    return memo if isinstance(memo, dict) else {}
+
+
+def _existing(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        what = "is not a regular file" if path.exists() else "does not exist"
+        raise WeightsError(f"weights file {path} {what}")
+    return path

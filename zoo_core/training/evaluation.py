@@ -1,0 +1,206 @@
+"""Evaluating a model on a dataset split: loss, accuracy and accuracy per class."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..base.errors import ZooError
+from ..contract.recipe import Recipe
+from ..contract.weights_info import WeightsInfo
+from ..data.datasets import get_dataset
+from ..data.device_data import Split
+from ..data.splits import DataOptions, load_splits
+from ..host.entries import DatasetSpec
+from ..models.catalogue import get_model_spec
+from ..models.factory import create_model
+from ..models.pretrained import WeightsRef
+from ..runtime.devices import autocast, eval_batch_size
+from ..runtime.distributed import Process, sum_across
+
+SPLITS = ("test", "val")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Loss and accuracy of a single pass (what ``model(x)`` gives), and beside them, when
+    test-time augmentation was asked for, the loss and accuracy of the flip-averaged logits."""
+
+    loss: float
+    accuracy: float
+    count: int
+    class_correct: list[int] = field(default_factory=list)
+    class_count: list[int] = field(default_factory=list)
+    tta_loss: float | None = None
+    tta_accuracy: float | None = None
+
+    def metrics(self, prefix: str) -> dict[str, float]:
+        """``{prefix}_loss`` and ``{prefix}_accuracy``, and their ``_tta`` twins when measured."""
+        found = {f"{prefix}_loss": self.loss, f"{prefix}_accuracy": self.accuracy}
+        if self.tta_accuracy is not None and self.tta_loss is not None:
+            found |= {f"{prefix}_loss_tta": self.tta_loss, f"{prefix}_accuracy_tta": self.tta_accuracy}
+        return found
+
+    def per_class_accuracy(self) -> list[float]:
+        return [
+            c / n if n else float("nan") for c, n in zip(self.class_correct, self.class_count, strict=True)
+        ]
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    split: Split,
+    *,
+    num_classes: int,
+    batch_size: int | None = None,
+    tta: bool = False,
+    amp: bool = False,
+    process: Process | None = None,
+) -> Evaluation:
+    """Cross-entropy and accuracy over ``split`` (this process's shard of it under torchrun);
+    ``tta`` also measures the average of the logits of each image and its mirror image."""
+    process = process or Process()
+    batch_size = batch_size or eval_batch_size(split.device)
+    model.eval()
+    order = torch.arange(len(split), device=split.device)[process.rank :: process.world_size]
+    # [loss, tta loss, tta correct, correct per class..., count per class...], summed on the device
+    sums = torch.zeros(3 + 2 * num_classes, device=split.device, dtype=torch.float64)
+    correct, count = sums[3 : 3 + num_classes], sums[3 + num_classes :]
+    for x, y in split.batches(batch_size, order=order):
+        with autocast(split.device, amp):
+            logits = model(x).float()
+            both = (logits + model(x.flip(-1)).float()) / 2 if tta else None
+        sums[0] += F.cross_entropy(logits, y, reduction="sum").double()
+        correct.index_add_(0, y, (logits.argmax(1) == y).double())  # no host sync, unlike bincount
+        count.index_add_(0, y, torch.ones_like(y, dtype=torch.float64))
+        if both is not None:
+            sums[1] += F.cross_entropy(both, y, reduction="sum").double()
+            sums[2] += (both.argmax(1) == y).sum().double()
+    totals = sum_across(process, sums).tolist()
+    class_correct, class_count = totals[3 : 3 + num_classes], totals[3 + num_classes :]
+    n = max(int(sum(class_count)), 1)
+    return Evaluation(
+        loss=totals[0] / n,
+        accuracy=sum(class_correct) / n,
+        count=int(sum(class_count)),
+        class_correct=[int(v) for v in class_correct],
+        class_count=[int(v) for v in class_count],
+        tta_loss=totals[1] / n if tta else None,
+        tta_accuracy=totals[2] / n if tta else None,
+    )
+
+
+def evaluate_model(
+    model: nn.Module,
+    recipe: Recipe,
+    *,
+    split: str = "test",
+    device: torch.device | None = None,
+    data_dir: Path | None = None,
+    download: bool = True,
+    batch_size: int | None = None,
+    channels: int | None = None,
+    interpolation: str = "bilinear",
+) -> tuple[Evaluation, DatasetSpec]:
+    """Evaluate ``model`` on the test split of ``recipe``'s dataset, or on the validation split
+    that the recipe held out of the training images, as the recipe preprocesses them (images of
+    varying size and mode converted to ``channels`` channels)."""
+    if split not in SPLITS:
+        raise ZooError(f"unknown split {split!r}; choose test or val")
+    device = device or torch.device("cpu")
+    dataset = get_dataset(recipe.dataset)
+    splits = load_splits(
+        dataset,
+        recipe,
+        device=device,
+        channels=channels or dataset.in_channels or 3,
+        options=DataOptions(data_dir=data_dir, download=download, interpolation=interpolation),
+        channels_last=True,
+    )
+    held = splits.test if split == "test" else splits.val
+    if held is None:
+        raise ZooError(
+            f"{dataset.name} at {data_dir} has no test split; evaluate --split val, or add a test/ folder"
+        )
+    model = model.to(device, memory_format=torch.channels_last)
+    result = evaluate(
+        model, held, num_classes=splits.dataset.num_classes, batch_size=batch_size, tta=recipe.tta
+    )
+    return result, splits.dataset
+
+
+def evaluate_weights(
+    name: str,
+    weights: WeightsRef,
+    *,
+    split: str = "test",
+    device: torch.device | None = None,
+    data_dir: Path | None = None,
+    download: bool = True,
+    batch_size: int | None = None,
+    dataset: str | None = None,
+) -> tuple[Evaluation, dict[str, Any]]:
+    """Evaluate model ``name`` with trained weights (a tag, a file or a bundle) under the recipe
+    they were trained with (on ``dataset`` instead of the recipe's, when given). Returns the
+    evaluation and facts about what was evaluated."""
+    model = create_model(name, weights=weights).eval()
+    info = model.zoo_weights
+    recipe = info.recipe or get_model_spec(name).recipe
+    if dataset is not None:
+        recipe = recipe.replace(dataset=dataset)
+    known = get_dataset(recipe.dataset)
+    if (
+        known.classes
+        and known.in_channels
+        and (info.num_classes, info.in_channels)
+        != (
+            known.num_classes,
+            known.in_channels,
+        )
+    ):
+        raise ZooError(
+            f"{weights} has {info.num_classes} classes and {info.in_channels} input channels, but "
+            f"{known.name} has {known.num_classes} and {known.in_channels}: eval needs weights "
+            f"for {known.name}'s images and classes"
+        )
+    result, dataset = evaluate_model(
+        model,
+        recipe,
+        split=split,
+        device=device,
+        data_dir=data_dir,
+        download=download,
+        batch_size=batch_size,
+        channels=info.in_channels,
+        interpolation=info.interpolation,
+    )
+    require_same_classes(info, dataset, weights, data_dir)
+    facts = {
+        "model": name,
+        "weights": str(weights),
+        "split": split,
+        "dataset": dataset.name,
+        "classes": list(info.labels or dataset.classes),
+        "recipe": recipe.name,
+        "tta": recipe.tta,
+    }
+    return result, facts
+
+
+def require_same_classes(
+    info: WeightsInfo, dataset: DatasetSpec, weights: WeightsRef, data_dir: Path | None
+) -> None:
+    """Refuse data whose classes are not the ones ``weights`` predict: accuracy on them is
+    meaningless."""
+    if dataset.num_classes != info.num_classes or (info.labels and tuple(info.labels) != dataset.classes):
+        raise ZooError(
+            f"{weights} predicts {info.num_classes} classes ({', '.join(info.labels) or 'unnamed'}), but the "
+            f"data at {data_dir} have {dataset.num_classes} ({', '.join(dataset.classes)}): give the folder "
+            "these weights were trained on"
+        )

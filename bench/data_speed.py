@@ -33,10 +33,11 @@ import torch
 from PIL import Image
 
 from zoo_core import get_recipe, user_cache_dir
-from zoo_core.data.samples import decode, decoded_cache, resident
+from zoo_core.data.samples import decode, resident
 from zoo_core.runtime.allocator import keep_freed_memory
 from zoo_core.runtime.devices import cpu_description as describe
 from zoo_core.runtime.distributed import Process
+from zoo_core.store.paths import decoded_cache
 from zoo_core.training import Settings, TrainingEpoch, TrainingSession
 from zoo_plugins.datasets import fashion_mnist, image_folder
 from zoo_plugins.training.default import train_epoch

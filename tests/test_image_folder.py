@@ -15,8 +15,8 @@ from PIL import Image
 import zoo_core as zoo
 from zoo_core import training
 from zoo_core.data.datasets import get_dataset
-from zoo_core.data.samples import decoded_cache
 from zoo_core.data.splits import DataOptions, load_splits
+from zoo_core.store.paths import decoded_cache
 from zoo_plugins.datasets import fashion_mnist, image_folder
 
 CLASSES = {0: "tshirt", 1: "trouser", 7: "sneaker", 8: "bag"}  # four Fashion-MNIST classes

@@ -30,7 +30,7 @@ from ..base.errors import PluginWarning, ZooError
 from ..base.tables import format_table
 from ..base.version import __version__
 from ..runtime.allocator import keep_freed_memory
-from ..store.paths import home
+from ..store.paths import error_reports
 
 WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
 
@@ -74,7 +74,7 @@ DEBUG_KEY = "zoo.debug"
 
 
 def _save_traceback(exc: BaseException) -> Path | None:
-    folder = home() / "errors"
+    folder = error_reports()
     try:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.txt"

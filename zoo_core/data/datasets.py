@@ -15,7 +15,7 @@ from ..contract.interfaces import ImageSet, SampleSet
 from ..contract.recipe import Recipe
 from ..host.entries import DatasetSpec
 from ..host.plugins import dataset_registry
-from ..store.paths import home
+from ..store.paths import data_cache
 
 if TYPE_CHECKING:
     import torch
@@ -58,6 +58,5 @@ def split_indices(n: int, recipe: Recipe) -> tuple[torch.Tensor, torch.Tensor]:
 
 def user_cache_dir() -> Path:
     """Where downloaded or unpacked datasets, and what plugins derive from them (a folder's
-    decoded images, a teacher's logits), are kept: ``data/`` in the zoo's cache folder
-    (``$ZOO_HOME``, else ``~/.cache/zoo`` on Linux)."""
-    return home() / "data"
+    decoded images, a teacher's logits), are kept: ``data/`` in the zoo's cache folder."""
+    return data_cache()

@@ -26,7 +26,7 @@ from ..base.atomic import atomic_path
 from ..base.errors import ZooError
 from ..contract.interfaces import Samples
 from ..contract.weights_info import IMAGE_MODES, convert_image
-from ..store.paths import home
+from ..store.paths import decoded_cache
 from .device_data import Augment, BatchPrep, Split
 
 RESAMPLE = {
@@ -130,11 +130,6 @@ def decode_all(
     for images, _ in _checked(iter(_loader(decoded, batches, workers, pin=False))):
         out[start : start + len(images)] = images.numpy()
         start += len(images)
-
-
-def decoded_cache() -> Path:
-    """Where decoded image folders are kept: ``data/decoded/`` in the zoo's cache folder."""
-    return home() / "data" / "decoded"
 
 
 def resident(

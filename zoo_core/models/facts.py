@@ -3,7 +3,7 @@ remembered per model and configuration, so that asking costs no torch import. Fa
 by the plugin's distribution and version, the builder and the sha256 of the builder module's
 source, so an edited or upgraded plugin is measured afresh.
 
-Where they come from, in order: the zoo's cache (``$ZOO_HOME/model-facts.json``), a
+Where they come from, in order: the zoo's cache (:func:`~zoo_core.store.paths.facts_cache`), a
 ``model-facts.json`` that the plugin's top-level package ships beside its code (the built-in
 plugins do: ``tools/model_facts.py`` writes it, and a test fails when it is stale), then a
 measurement on the meta device, remembered in the cache.
@@ -23,7 +23,7 @@ from typing import Any
 from ..base.atomic import write_json
 from ..host.entries import ModelSpec
 from ..host.registry import is_reference
-from ..store.paths import home
+from ..store.paths import facts_cache
 
 FACTS_FILE = "model-facts.json"
 
@@ -33,7 +33,7 @@ def model_facts(spec: ModelSpec) -> dict[str, Any]:
     configuration: from the cache or the plugin's shipped facts when they hold them for this
     very builder, else measured on the meta device and remembered in the cache."""
     key = facts_key(spec)
-    known = _read(home() / FACTS_FILE)
+    known = _read(facts_cache())
     for source in (known, shipped_facts(spec)):
         entry = source.get(spec.name)
         if key is not None and isinstance(entry, dict) and entry.get("key") == key:
@@ -42,8 +42,8 @@ def model_facts(spec: ModelSpec) -> dict[str, Any]:
     if key is not None:
         known[spec.name] = {"key": key, "facts": facts}
         with contextlib.suppress(OSError):  # an unwritable cache costs the next call a measurement
-            home().mkdir(parents=True, exist_ok=True)
-            write_json(home() / FACTS_FILE, known)
+            facts_cache().parent.mkdir(parents=True, exist_ok=True)
+            write_json(facts_cache(), known)
     return facts
 
 

@@ -11,7 +11,6 @@ copy in the cache for offline use.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from ..base.errors import HubError, WeightsError
 from ..contract.weights_info import WeightsInfo
 from .download import fetch, is_url, join, read_bytes
 from .manifest import MANIFEST, read_manifest
-from .paths import home, hub_override, weights_cache
+from .paths import hub_copy, hub_override, weights_cache
 from .weights import verify
 
 
@@ -80,7 +79,7 @@ def source(info: WeightsInfo, hub: str | None = None) -> str:
 def hub_entries(hub: str, *, refresh: bool = False) -> list[WeightsInfo]:
     """Every entry of ``hub``'s manifest, each with its ``url`` resolved against ``hub``. The
     manifest is read once and kept in the cache; ``refresh`` reads it again."""
-    kept = home() / "hubs" / f"{hashlib.sha256(hub.encode()).hexdigest()[:16]}.json"
+    kept = hub_copy(hub)
     if refresh or not kept.is_file():
         data = read_bytes(join(hub, MANIFEST), what=f"the manifest of hub {hub}")
         try:

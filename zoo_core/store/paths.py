@@ -1,13 +1,24 @@
-"""Where the zoo keeps what it downloads, and the switches a user sets in the environment.
+"""Where the zoo keeps what it downloads and derives, and the switches a user sets in the
+environment. Every path under the zoo's cache folder is spelled here and nowhere else:
 
-``ZOO_HOME`` moves the whole cache (weights, hub manifests, datasets, the record of checked
-hashes); by default it is the platform's user cache folder (``~/.cache/zoo`` on Linux), as
-torch.hub keeps its files under ``TORCH_HOME``. ``ZOO_HUB`` names a hub to download weights
-from in place of the one each manifest names; ``ZOO_OFFLINE=1`` forbids every download.
+    $ZOO_HOME/
+        weights/            downloaded weights files, MODEL-TAG-SHA256[:12].safetensors
+        hubs/               the last copy of each hub's manifest.json, by a hash of the hub
+        data/               datasets and what plugins derive from them (user_cache_dir)
+        data/decoded/       decoded image folders
+        verified.json       the record of checked hashes (size and mtime per file)
+        model-facts.json    FLOPs and stages measured per model
+        errors/             tracebacks of unexpected errors
+
+``ZOO_HOME`` moves the whole cache; by default it is the platform's user cache folder
+(``~/.cache/zoo`` on Linux), as torch.hub keeps its files under ``TORCH_HOME``. ``ZOO_HUB``
+names a hub to download weights from in place of the one each manifest names; ``ZOO_OFFLINE=1``
+forbids every download.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -28,6 +39,42 @@ def home() -> Path:
 def weights_cache() -> Path:
     """Downloaded weights files, each named after its model, tag and sha256."""
     return home() / "weights"
+
+
+def hub_copies() -> Path:
+    """The folder of kept hub manifests."""
+    return home() / "hubs"
+
+
+def hub_copy(hub: str) -> Path:
+    """The kept copy of ``hub``'s manifest, named by a hash of the hub's address (an address
+    never reaches a file name)."""
+    return hub_copies() / f"{hashlib.sha256(hub.encode()).hexdigest()[:16]}.json"
+
+
+def data_cache() -> Path:
+    """Downloaded or unpacked datasets, and what plugins derive from them."""
+    return home() / "data"
+
+
+def decoded_cache() -> Path:
+    """Decoded image folders."""
+    return data_cache() / "decoded"
+
+
+def verified_record() -> Path:
+    """The record of files whose sha256 was checked, by size and mtime."""
+    return home() / "verified.json"
+
+
+def facts_cache() -> Path:
+    """Facts measured on built models (``zoo info``)."""
+    return home() / "model-facts.json"
+
+
+def error_reports() -> Path:
+    """Tracebacks of unexpected errors, one file each."""
+    return home() / "errors"
 
 
 def hub_override() -> str | None:

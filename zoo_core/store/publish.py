@@ -20,7 +20,7 @@ from .bundle import WEIGHTS_FILE, write_bundle
 from .download import is_url
 from .hub import cached_file, hub_entries, local_copy
 from .manifest import MANIFEST, read_manifest, write_manifest
-from .paths import home
+from .paths import hub_copies
 from .weights import read_header, verify
 
 REPORT_KEYS = ("epochs", "best_epoch", "train_seconds", "images_per_second", "device")
@@ -119,7 +119,7 @@ def verify_local() -> list[Check]:
     of a hub this machine pulled from): the checkout's and the cache's copies, ignoring the
     record of earlier checks."""
     registered = [w for name in model_registry().names() for w in model_registry().get(name).weights]
-    pulled = [e for kept in sorted((home() / "hubs").glob("*.json")) for e in _kept_entries(kept)]
+    pulled = [e for kept in sorted(hub_copies().glob("*.json")) for e in _kept_entries(kept)]
     checks, seen = [], set()
     for entry in [*registered, *pulled]:
         for path in (entry.file, cached_file(entry)):

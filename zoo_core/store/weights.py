@@ -18,7 +18,7 @@ from safetensors import SafetensorError, safe_open
 from ..base.atomic import atomic_path, write_json
 from ..base.errors import WeightsError, ZooError
 from ..contract.weights_info import WeightsInfo
-from .paths import home
+from .paths import verified_record
 
 if TYPE_CHECKING:
     import torch
@@ -96,7 +96,7 @@ def verify(info: WeightsInfo, *, recheck: bool = False) -> None:
 
 
 def _memo_path() -> Path:
-    return home() / "verified.json"
+    return verified_record()
 
 
 def _read_memo() -> dict[str, list]:

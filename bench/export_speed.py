@@ -27,7 +27,7 @@ from pathlib import Path
 from zoo_core.runtime.devices import cpu_description
 
 BARE = (
-    "import torch, onnxruntime as ort; from zoo_plugins.resnet.nets import resnet18; "
+    "import torch, onnxruntime as ort; from zoo_plugins.architectures.resnet.nets import resnet18; "
     "m = resnet18().eval(); x = torch.randn(2, 3, 224, 224); "
     "p = torch.onnx.export(m, (x,), dynamo=True, dynamic_shapes=({{0: torch.export.Dim('batch')}},), "
     "input_names=['input'], output_names=['logits']); p.save({out!r}); "

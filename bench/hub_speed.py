@@ -78,7 +78,7 @@ def main() -> None:
     import zoo_core as zoo
     from zoo_core.store.download import fetch
     from zoo_core.store.hub import hub_weights, locate
-    from zoo_plugins.shipped_weights import CHECKOUT_WEIGHTS, MANIFEST
+    from zoo_plugins.architectures.shipped_weights import CHECKOUT_WEIGHTS, MANIFEST
 
     entries = {e.model: e for e in zoo.read_manifest(MANIFEST, files=CHECKOUT_WEIGHTS)}
     port = free_port()

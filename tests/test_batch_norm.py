@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from zoo_plugins.lenet.batch_norm import BatchNorm
+from zoo_plugins.architectures.lenet.batch_norm import BatchNorm
 
 
 @pytest.mark.parametrize(

@@ -80,7 +80,7 @@ def test_plugins_json(zoo_cli) -> None:
     lenet = next(p for p in data if p["name"] == "lenet")
     assert lenet == {
         "name": "lenet",
-        "module": "zoo_plugins.lenet",
+        "module": "zoo_plugins.architectures.lenet",
         "distribution": "zoo-core",
         "version": zoo.__version__,
         "status": "ok",

@@ -215,7 +215,20 @@ FAULTS = [
     Fault(
         "--set without a value",
         lambda d, out: ["train", "lenet5", "--set", "ema_decay", "--out", str(out / "run")],
-        "--set takes OPTION=VALUE (e.g. ema_decay=0.999), got 'ema_decay'",
+        "--set takes OPTION=VALUE (an option of one of the recipe's parts), got 'ema_decay'",
+    ),
+    Fault(
+        "a plugin's shorthand beside another part of its kind",
+        lambda d, out: [
+            *("train", "lenet5", "--teacher", "resnet18_small:fashion_mnist", "--trainer", "default"),
+            *("--out", str(out / "run")),
+        ],
+        "--teacher belongs to the trainer distill, but --trainer default was given; drop one of them",
+    ),
+    Fault(
+        "a zoo 0.1 recipe field given as a part's option that the recipe's parts do not take",
+        lambda d, out: ["train", "lenet5", "--set", "nesterov=true", "--out", str(out / "run")],
+        "no part of the recipe takes option 'nesterov'",
     ),
     Fault(
         "a resumed run given new part options",

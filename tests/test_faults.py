@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 import zoo_core as zoo
-from zoo_core import ExporterOption, PluginError, PluginWarning, WeightsError, ZooError, hookimpl
+from zoo_core import ExporterOption, PluginError, PluginWarning, Run, WeightsError, ZooError, hookimpl
 from zoo_core.host import plugins
 from zoo_core.host.plugins import PluginHost
 from zoo_core.store.hub import hub_entries
@@ -164,12 +164,22 @@ API_FAULTS: list[tuple[str, Callable[[Path, Path], object], str]] = [
     (
         "a recipe file without a dataset",
         lambda d, out: zoo.get_recipe("fashion_cnn", recipe_file(d, {"name": "mine", "epochs": 3})),
-        "recipe 'mine': no dataset; name one, such as 'fashion_mnist'",
+        "recipe 'mine': no dataset; name a registered dataset",
     ),
     (
         "a recipe override that is no recipe field",
         lambda d, out: zoo.get_recipe("fashion_cnn", epoch=3),
         "recipe 'augmented': unknown field 'epoch'. Did you mean 'epochs'?",
+    ),
+    (
+        "a logger asking its run for a file outside the run folder",
+        lambda d, out: Run(out, "lenet5", zoo.get_recipe("lenet5"), {}).file("../metrics.jsonl"),
+        "a run's plugin file must be a plain file name other than run.json",
+    ),
+    (
+        "a logger asking its run for one of the run's own files",
+        lambda d, out: Run(out, "lenet5", zoo.get_recipe("lenet5"), {}).file("best.safetensors"),
+        "a run's plugin file must be a plain file name other than run.json",
     ),
 ]
 
@@ -314,7 +324,8 @@ def test_a_broken_builder_is_one_error_naming_its_plugin(builder, message, fresh
 
 
 def test_a_wrong_declared_parameter_count_is_warned_and_checked(fresh_plugins, zoo_cli) -> None:
-    plugins.get_host().register(model_plugin("toy", "zoo_plugins.lenet.nets:lenet5", params=5), "toys")
+    builder = "zoo_plugins.architectures.lenet.nets:lenet5"
+    plugins.get_host().register(model_plugin("toy", builder, params=5), "toys")
     with pytest.warns(PluginWarning, match="toy .plugin toys. declares 5 parameters but has 61,706"):
         zoo.create_model("toy")
     result = zoo_cli("plugins", "--check")

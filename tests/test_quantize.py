@@ -92,7 +92,7 @@ def model_of_missing_data(fresh_plugins):
     host.register(
         model_plugin(
             "lost",
-            "zoo_plugins.lenet.nets:lenet5",
+            "zoo_plugins.architectures.lenet.nets:lenet5",
             params=61706,
             recipe=get_recipe("lenet5").replace(dataset="elsewhere"),
         ),

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import pytest
 
 import zoo_core as zoo
-from zoo_core import Recipe, get_model_spec
+from zoo_core import Recipe, get_model_spec, hookimpl
 from zoo_core.contract.recipe import RecipeError
+from zoo_core.host import plugins
 
 
 def test_defaults_are_the_lessons_recipe() -> None:
     recipe = Recipe(dataset="fashion_mnist")
     assert (recipe.name, recipe.input_size, recipe.batch_size) == ("lesson", (28, 28), 256)
-    assert (recipe.optimizer, recipe.lr, recipe.weight_decay) == ("adam", 1e-3, 1e-4)
+    assert (recipe.optimizer, recipe.lr, recipe.weight_decay) == (None, 1e-3, 1e-4)
     assert (recipe.epochs, recipe.patience, recipe.val_fraction) == (50, 10, 0.2)
+    used = zoo.get_recipe("fashion_cnn", recipe)  # the parts the training plugin declares the defaults
+    parts = (used.optimizer, used.schedule, used.loss, used.trainer)
+    assert parts == ("adam", "constant", "cross_entropy", "default")
     assert get_model_spec("fashion_cnn").find_recipe("lesson") == Recipe(
         name="lesson", dataset="fashion_mnist"
     )
@@ -39,7 +44,6 @@ def test_json_round_trip(tmp_path) -> None:
         ({"batch_size": 1}, r"batch_size must be an integer of at least 2 \(batch norm needs two images\)"),
         ({"val_fraction": 1.5}, r"val_fraction must be a number in \[0, 1\)"),
         ({"input_size": (28,)}, "input_size must be two positive integers"),
-        ({"nesterov": True, "optimizer": "adam"}, "nesterov needs optimizer 'sgd'"),
         ({"lr": float("nan")}, "lr must be a positive number"),
         ({"epochs": True}, "epochs must be a positive integer"),
     ],
@@ -70,8 +74,52 @@ def test_unreadable_recipe_file(tmp_path) -> None:
         Recipe.from_file(path)
 
 
+def test_zoo_0_1_recipe_fields_become_the_options_of_their_parts_with_a_warning(tmp_path) -> None:
+    with pytest.warns(DeprecationWarning, match=r"write options=\{'momentum': 0.0\} instead"):
+        old = Recipe(dataset="fashion_mnist", optimizer="sgd", momentum=0.0, nesterov=False)
+    assert old.options == {"momentum": 0.0} and "momentum" not in old.to_dict()
+    path = tmp_path / "recipe.json"
+    path.write_text(json.dumps({**old.to_dict(), "momentum": 0.9, "label_smoothing": 0.1}))
+    with pytest.warns(DeprecationWarning, match="momentum, label_smoothing are options of the parts"):
+        assert Recipe.from_file(path).options == {"momentum": 0.0, "label_smoothing": 0.1}
+    # a weights file's record of its recipe is read without a word
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert Recipe.from_dict({**old.to_dict(), "nesterov": False}, warn=False) == old
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"options": {"nesterov": True}}, "no part of the recipe takes option 'nesterov'"),
+        ({"optimizer": "sgd", "options": {"momentum": 1.0}}, "option 'momentum' must be below 1"),
+        ({"options": {"label_smoothing": -0.1}}, "option 'label_smoothing' must be at least 0"),
+    ],
+)
+def test_a_parts_settings_are_checked_as_its_options(changes, message) -> None:
+    with pytest.raises(RecipeError, match=message):
+        zoo.get_recipe("fashion_cnn", **changes)
+
+
+def test_a_recipe_without_a_part_gets_the_default_its_plugin_declares(fresh_plugins) -> None:
+    class Second:
+        @hookimpl
+        def zoo_register_optimizers(self, register):
+            register("other", "torch.optim:SGD", description="Another default.", default=True)
+
+    plugins.get_host().register(Second(), "second")
+    with pytest.raises(RecipeError, match=r"2 optimizers are declared the default: adam .*, other"):
+        zoo.get_recipe("fashion_cnn", "lesson")
+    assert zoo.get_recipe("fashion_cnn", "lesson", optimizer="adam").optimizer == "adam"
+    plugins.get_host().unregister("second")
+    plugins.get_host().unregister("training")
+    with pytest.raises(RecipeError, match="names no optimizer and no plugin declares a default one"):
+        zoo.get_recipe("fashion_cnn", "lesson")
+
+
 def test_get_recipe_by_name_by_file_and_with_overrides(tmp_path) -> None:
-    assert zoo.get_recipe("fashion_cnn") == get_model_spec("fashion_cnn").recipe
+    spec = get_model_spec("fashion_cnn")
+    assert zoo.get_recipe("fashion_cnn") == spec.recipe.replace(loss="cross_entropy", trainer="default")
     lesson = zoo.get_recipe("fashion_cnn", "lesson", epochs=3, patience=0, augment="flip, shift", lr=None)
     assert (lesson.name, lesson.epochs, lesson.patience, lesson.augment) == (
         "lesson",

@@ -16,7 +16,7 @@ from zoo_core import Option, RecipeError, hookimpl, load_weights
 from zoo_core.host import plugins
 from zoo_core.host.entries import PART_KINDS
 from zoo_core.host.training_parts import resolve_parts
-from zoo_plugins.ema.average import WeightEMA
+from zoo_plugins.training.ema.average import WeightEMA
 
 BUILT_IN = {
     "optimizers": ["adam", "adamw", "sgd"],

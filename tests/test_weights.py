@@ -17,8 +17,8 @@ from zoo_core import WeightsError, read_manifest
 from zoo_core.host import plugins
 from zoo_core.store.manifest import render_cards
 from zoo_core.training.evaluation import evaluate_model
+from zoo_plugins.architectures.shipped_weights import CHECKOUT_WEIGHTS, MANIFEST
 from zoo_plugins.datasets.fashion_mnist import DEBIAN_DIR
-from zoo_plugins.shipped_weights import CHECKOUT_WEIGHTS, MANIFEST
 
 from .helpers import ROOT, model_plugin
 
@@ -90,7 +90,10 @@ def tampered_plugin(tmp_path: Path, damage: str):
     copy.write_bytes(bytes(data))
     spec = dataclasses.replace(entry, model="fashion_copy", file=copy, sha256=sha)
     return model_plugin(
-        "fashion_copy", "zoo_plugins.fashion_cnn.nets:fashion_cnn", params=421_642, weights=(spec,)
+        "fashion_copy",
+        "zoo_plugins.architectures.fashion_cnn.nets:fashion_cnn",
+        params=421_642,
+        weights=(spec,),
     )
 
 

@@ -16,7 +16,7 @@ import zoo_core as zoo
 from zoo_core import WeightsError, read_manifest, write_manifest
 from zoo_core.base.errors import HubError
 from zoo_core.store.hub import hub_weights, locate
-from zoo_plugins.shipped_weights import CHECKOUT_WEIGHTS, MANIFEST
+from zoo_plugins.architectures.shipped_weights import CHECKOUT_WEIGHTS, MANIFEST
 
 from .hub_server import HubServer
 

@@ -12,7 +12,7 @@ import torch
 
 import zoo_core as zoo
 from zoo_core import WeightsError, WeightsInfo, load_weights, read_manifest, save_weights
-from zoo_plugins.shipped_weights import CHECKOUT_WEIGHTS, MANIFEST
+from zoo_plugins.architectures.shipped_weights import CHECKOUT_WEIGHTS, MANIFEST
 
 from .helpers import run_python
 

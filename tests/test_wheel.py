@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from zoo_core import read_manifest
-from zoo_plugins.shipped_weights import CHECKOUT_WEIGHTS, MANIFEST
+from zoo_plugins.architectures.shipped_weights import CHECKOUT_WEIGHTS, MANIFEST
 
 from .helpers import ROOT
 from .hub_server import HubServer
@@ -72,7 +72,7 @@ def test_the_wheel_is_small_licensed_and_carries_the_manifest_but_no_weights(tmp
         metadata = email.message_from_bytes(
             archive.read(next(n for n in names if n.endswith(".dist-info/METADATA")))
         )
-    assert {"zoo_plugins/manifest.json", "zoo_plugins/model-facts.json", "zoo_core/cli/hub.py"} <= set(names)
+    assert {"zoo_plugins/manifest.json", "zoo_core/cli/hub.py"} <= set(names)
     assert not [n for n in names if n.endswith(".safetensors") or n.startswith(("tests/", "weights/"))]
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert metadata["Name"] == "zoo-core" and metadata["License-Expression"] == "MIT"

@@ -1,5 +1,3 @@
-"""The zoo's built-in architecture plugins, one package per family.
-
-Each package's ``__init__`` registers its models through the ``zoo_register_models`` hook without
-importing torch; the networks live in a sibling ``nets`` module that the builder imports.
-"""
+"""The zoo's built-in plugins, shipped in the zoo-core wheel and found through the same ``zoo``
+entry-point group as any third-party package, sorted by kind: ``architectures/<family>/``,
+``datasets/``, ``exporters/``, ``loggers/`` and ``training/``."""

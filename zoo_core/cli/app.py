@@ -20,7 +20,7 @@ import threading
 import time
 import traceback
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -29,6 +29,8 @@ import click
 from ..base.errors import PluginWarning, ZooError
 from ..base.tables import format_table
 from ..base.version import __version__
+from ..contract.interfaces import Option
+from ..data.datasets import folder_dataset
 from ..runtime.allocator import keep_freed_memory
 from ..store.paths import error_reports
 
@@ -105,10 +107,36 @@ def cli() -> None:
     """A plugin-based PyTorch model zoo: list, inspect, train, evaluate and export models."""
 
 
+class PluginCommand(click.Command):
+    """A command whose parameters include flags that plugins declare (``plugin_params`` makes
+    them), added when it is parsed or its help is shown."""
+
+    def __init__(self, *args: Any, plugin_params: Callable[[], list[click.Option]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.plugin_params = plugin_params
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        own = super().get_params(ctx)  # this command's parameters, then --help
+        if "zoo.plugin_params" not in ctx.meta:  # made once per invocation: click asks several times
+            ctx.meta["zoo.plugin_params"] = self.plugin_params()
+        count = len(self.params)
+        return [*own[:count], *ctx.meta["zoo.plugin_params"], *own[count:]]
+
+
+def option_param(option: Option, flag: str, dest: str, help_text: str) -> click.Option:
+    """A plugin's declared option as a click flag ``--FLAG`` (``--FLAG/--no-FLAG`` for a bool)
+    whose value arrives as ``dest``, typed and bounded as declared."""
+    if option.type is bool:
+        return click.Option([f"--{flag}/--no-{flag}", dest], default=None, help=help_text)
+    kind = {
+        int: click.IntRange(min=option.min, max=option.max),
+        float: click.FloatRange(min=option.min, max=option.max),
+        str: click.Choice(option.choices) if option.choices else click.STRING,
+    }
+    return click.Option([f"--{flag}", dest], type=kind[option.type], help=help_text)
+
+
 WEIGHTS_HELP = "A weights tag (see `zoo info NAME`), a .safetensors file, or a bundle folder (`zoo publish`)."
-
-
-IMAGE_FOLDER = "image_folder"  # the built-in dataset plugin that reads --data
 
 
 def data_source(data: Path | None, data_dir: Path | None) -> tuple[Path | None, str | None]:
@@ -120,7 +148,7 @@ def data_source(data: Path | None, data_dir: Path | None) -> tuple[Path | None, 
         raise ZooError(
             "give --data (an image folder) or --data-dir (where a registered dataset is), not both"
         )
-    return data, IMAGE_FOLDER
+    return data, folder_dataset()
 
 
 def echo_json(data: Any) -> None:

@@ -18,7 +18,16 @@ from ..base.errors import ExportError, ZooError
 from ..base.tables import human_size
 from ..contract.interfaces import ExporterOption
 from ..export.driver import default_formats, export_model, exporter_names, exporter_options, get_exporter
-from .app import WEIGHTS_HELP, cli, data_source, echo_json, echo_table, parse_shape
+from .app import (
+    WEIGHTS_HELP,
+    PluginCommand,
+    cli,
+    data_source,
+    echo_json,
+    echo_table,
+    option_param,
+    parse_shape,
+)
 
 
 class FormatOption(click.Option):
@@ -30,17 +39,6 @@ class FormatOption(click.Option):
             f"Default: {', '.join(default_formats()) or 'none'}."
         )
         return super().get_help_record(ctx)
-
-
-class ExportCommand(click.Command):
-    """A command whose parameters include the registered formats' shortcuts and options."""
-
-    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
-        own = super().get_params(ctx)  # this command's parameters, then --help
-        if "zoo.plugin_params" not in ctx.meta:  # made once per invocation: click asks several times
-            ctx.meta["zoo.plugin_params"] = plugin_params()
-        count = len(self.params)
-        return [*own[:count], *ctx.meta["zoo.plugin_params"], *own[count:]]
 
 
 FORMAT_PREFIX = "format_"
@@ -62,18 +60,9 @@ def plugin_params() -> list[click.Option]:
 
 def _option_flag(option: ExporterOption, owners: list[str]) -> click.Option:
     """The flag of an exporter option, its help naming each format's default."""
-    flag = option.name.replace("_", "-")
     defaults = {fmt: o.default for fmt in owners for o in get_exporter(fmt).options if o.name == option.name}
     help_text = f"{option.help} ({'; '.join(f'{fmt} default: {d}' for fmt, d in defaults.items())})"
-    declared = [f"{OPTION_PREFIX}{option.name}"]
-    if option.type is bool:
-        return click.Option([f"--{flag}/--no-{flag}", *declared], default=None, help=help_text)
-    kind = {
-        int: click.IntRange(min=option.min, max=option.max),
-        float: click.FloatRange(min=option.min, max=option.max),
-        str: click.Choice(option.choices) if option.choices else click.STRING,
-    }
-    return click.Option([f"--{flag}", *declared], type=kind[option.type], help=help_text)
+    return option_param(option, option.name.replace("_", "-"), f"{OPTION_PREFIX}{option.name}", help_text)
 
 
 def model_shape_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -89,7 +78,7 @@ def model_shape_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-@cli.command(cls=ExportCommand)
+@cli.command(cls=PluginCommand, plugin_params=plugin_params)
 @click.argument("name")
 @click.option("--format", "formats", multiple=True, cls=FormatOption, help="Export format, repeatable.")
 @model_shape_options
@@ -183,7 +172,43 @@ def echo_reports(reports: list[dict[str, Any]]) -> None:
             click.echo(f"  {line}")
 
 
-@cli.command()
+def bench_params() -> list[click.Option]:
+    """``--NAME V1,V2`` for every exporter option that declares ``bench=True``."""
+    params = []
+    for option, owners in exporter_options().values():
+        if not option.bench:
+            continue
+        values = [c for c in option.choices if c != option.default]
+        params.append(
+            click.Option(
+                [f"--{option.name.replace('_', '-')}", f"{OPTION_PREFIX}{option.name}"],
+                help=f"Also time the files of {', '.join(owners)} made with these {option.name} values, "
+                f"comma-separated: {', '.join(values)}. {option.help}",
+            )
+        )
+    return params
+
+
+def bench_variants(values: dict[str, str | None]) -> dict[str, tuple[str, ...]]:
+    """The values of each ``bench_params`` flag given, checked against the option's choices."""
+    options = exporter_options()
+    variants = {}
+    for key, text in values.items():
+        if not text:
+            continue
+        name = key.removeprefix(OPTION_PREFIX)
+        option = options[name][0]
+        offered = [c for c in option.choices if c != option.default]
+        chosen = tuple(dict.fromkeys(v.strip() for v in text.split(",") if v.strip()))
+        unknown = [v for v in chosen if v not in offered]
+        if unknown:
+            flag = name.replace("_", "-")
+            raise ZooError(f"--{flag} takes {' or '.join(offered)}, comma-separated; got {unknown[0]!r}")
+        variants[name] = chosen
+    return variants
+
+
+@cli.command(cls=PluginCommand, plugin_params=bench_params)
 @click.argument("name")
 @click.option("--batch-sizes", default="1,8", show_default=True, help="Comma-separated batch sizes.")
 @click.option(
@@ -193,12 +218,6 @@ def echo_reports(reports: list[dict[str, Any]]) -> None:
 )
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @model_shape_options
-@click.option(
-    "--quantize",
-    default="",
-    help="Also time these precisions of the exported files, comma-separated: int8, fp16 (int8 "
-    "calibrates on the weights' dataset).",
-)
 @click.option(
     "--seconds",
     type=click.FloatRange(min=0, min_open=True),
@@ -216,9 +235,9 @@ def bench(
     num_classes: int | None,
     in_channels: int | None,
     input_size: str | None,
-    quantize: str,
     seconds: float,
     as_json: bool,
+    **plugin_values: str | None,
 ) -> None:
     """Latency (p50/p90) and throughput of torch eager, torch channels_last and every export
     format's runtime, timed alike by torch.utils.benchmark, with each row's speed-up over
@@ -231,13 +250,7 @@ def bench(
         sizes = []
     if not sizes or min(sizes) < 1:
         raise ZooError(f"--batch-sizes must be positive integers separated by commas, got {batch_sizes!r}")
-    precisions = tuple(dict.fromkeys(p.strip() for p in quantize.split(",") if p.strip()))
-    offered = quantized_precisions()
-    unknown = [p for p in precisions if p not in offered]
-    if unknown:
-        raise ZooError(
-            f"--quantize takes {' or '.join(offered) or 'nothing here'}, comma-separated; got {unknown[0]!r}"
-        )
+    variants = bench_variants(plugin_values)
     size = parse_shape(input_size, length=2, what="--input-size") if input_size else None
     result = benchmark(
         name,
@@ -249,7 +262,7 @@ def bench(
         input_size=size,
         weights=weights,
         min_seconds=seconds,
-        quantize=precisions,
+        variants=variants,
     )
     if as_json:
         echo_json(result)
@@ -283,9 +296,3 @@ def bench(
     for r in result["rows"]:
         if r.get("note") and r["batch"] == sizes[0]:
             click.echo(f"{r['runtime']}: n/a, {r['note']}")
-
-
-def quantized_precisions() -> list[str]:
-    """The precisions the exporters' ``quantize`` option offers besides its default."""
-    declared = exporter_options().get("quantize")
-    return [c for c in declared[0].choices if c != declared[0].default] if declared else []

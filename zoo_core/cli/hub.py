@@ -19,7 +19,7 @@ HUB_HELP = "A hub: an http(s):// or file:// URL, or a folder (default: $ZOO_HUB,
 
 @cli.command("publish")
 @click.argument("run", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--tag", required=True, help="The weights tag to publish under, e.g. 'fashion_mnist'.")
+@click.option("--tag", required=True, help="The weights tag to publish under, e.g. the dataset's name.")
 @click.option("--to", "to", required=True, help="The hub folder.")
 @click.option("--license", "license_", help="The weights' license, e.g. MIT or CC-BY-4.0.")
 @click.option("--force", is_flag=True, help="Replace the hub's weights of the same model and tag.")

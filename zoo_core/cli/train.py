@@ -10,10 +10,13 @@ from pathlib import Path
 
 import click
 
-from ..base.errors import ZooError
+from ..base.errors import PluginError, ZooError
+from ..contract.interfaces import Option
 from ..contract.run import Run
+from ..host.entries import PART_KINDS, PartSpec
+from ..host.plugins import part_registry
 from ..models.catalogue import get_recipe
-from .app import WEIGHTS_HELP, cli, data_source, echo_json, echo_table
+from .app import WEIGHTS_HELP, PluginCommand, cli, data_source, echo_json, echo_table, option_param
 
 
 def data_options(command):
@@ -29,7 +32,56 @@ def data_options(command):
     return command
 
 
-@cli.command()
+SHORTHAND_PREFIX = "shorthand_"
+
+
+def shorthand_params() -> list[click.Option]:
+    """``--FLAG`` for every training-part option that declares a ``flag`` (a plugin's
+    shorthand, such as a distillation trainer's teacher): it sets the option and picks the part."""
+    params, owners = [], {}
+    for kind, spec, option in _flagged_options():
+        other = owners.setdefault(option.flag, (kind, spec))
+        if other != (kind, spec):
+            raise PluginError(
+                f"zoo train --{option.flag} is claimed by {other[0].kind} {other[1].name} (plugin "
+                f"{other[1].origin}) and {kind.kind} {spec.name} (plugin {spec.origin}); uninstall one"
+            )
+        help_text = f"{option.help} Picks the {kind.kind} {spec.name} (option {option.name})."
+        params.append(option_param(option, option.flag, f"{SHORTHAND_PREFIX}{option.name}", help_text))
+    return params
+
+
+def _flagged_options() -> list[tuple[type[PartSpec], PartSpec, Option]]:
+    return [
+        (kind, spec, option)
+        for kind in PART_KINDS
+        for spec in part_registry(kind)
+        for option in spec.options
+        if option.flag
+    ]
+
+
+def apply_shorthands(
+    values: dict[str, object], overrides: dict[str, object], options: dict[str, object]
+) -> None:
+    """The shorthand flags given, as the options they set and the parts they pick; a flag of
+    one part with another part of its kind named is an error saying which to drop."""
+    for kind, spec, option in _flagged_options():
+        value = values.get(f"{SHORTHAND_PREFIX}{option.name}")
+        if value is None:
+            continue
+        field = kind.kind
+        chosen = overrides.get(field)
+        if chosen is not None and chosen != spec.name:
+            raise ZooError(
+                f"--{option.flag} belongs to the {field} {spec.name}, but --{field} {chosen} was given; "
+                f"drop one of them"
+            )
+        overrides[field] = spec.name
+        options[option.name] = value
+
+
+@cli.command(cls=PluginCommand, plugin_params=shorthand_params)
 @click.argument("name", required=False)
 @click.option(
     "--recipe", "recipe_ref", help="One of the model's recipes (see `zoo info NAME`) or a recipe .json file."
@@ -38,30 +90,22 @@ def data_options(command):
 @click.option("--batch-size", type=int, help="Images per optimizer step (over all processes).")
 @click.option("--lr", type=float, help="Learning rate (the peak rate for one-cycle).")
 @click.option("--weight-decay", type=float)
-@click.option("--optimizer", help="A registered optimizer: adam, adamw, sgd, or a plugin's (`zoo plugins`).")
-@click.option("--schedule", help="A registered schedule: constant, onecycle, cosine, or a plugin's.")
-@click.option("--loss", help="A registered loss: cross_entropy, or a plugin's.")
-@click.option(
-    "--averager", help="A registered weight averager, e.g. ema: validate, save and test averaged weights."
-)
-@click.option("--trainer", help="A registered trainer: default, distill, or a plugin's.")
-@click.option(
-    "--teacher",
-    help="Distil from this trained model, MODEL:WEIGHTS (e.g. resnet18_small:fashion_mnist); "
-    "implies --trainer distill.",
-)
+@click.option("--optimizer", help="A registered optimizer (`zoo plugins` lists them).")
+@click.option("--schedule", help="A registered learning-rate schedule.")
+@click.option("--loss", help="A registered loss.")
+@click.option("--averager", help="A registered weight averager: validate, save and test averaged weights.")
+@click.option("--trainer", help="A registered trainer (default: the one its plugin declares the default).")
 @click.option(
     "--set",
     "settings_",
     multiple=True,
     metavar="OPTION=VALUE",
-    help="An option of one of the recipe's parts (e.g. ema_decay=0.999); repeatable.",
+    help="An option of one of the recipe's parts (e.g. momentum=0.9); repeatable.",
 )
 @click.option(
     "--patience", type=int, help="Stop after this many epochs without a better validation loss; 0: never."
 )
-@click.option("--label-smoothing", type=float)
-@click.option("--augment", help="Comma-separated registered augmentations (flip, shift, erase...), or none.")
+@click.option("--augment", help="Comma-separated registered augmentations, or none.")
 @click.option("--seed", type=int)
 @click.option(
     "--data",
@@ -148,7 +192,6 @@ def train(
     start_weights: str | None,
     data_cache: bool | None,
     workers: int | None,
-    teacher: str | None,
     settings_: tuple[str, ...],
     **overrides: object,
 ) -> None:
@@ -157,6 +200,7 @@ def train(
     Writes runs/NAME-TIMESTAMP/ (recipe, metrics, best and last weights, checkpoint, report,
     curves); --resume RUN continues a run exactly where it stopped.
     """
+    shorthands = {k: overrides.pop(k) for k in list(overrides) if k.startswith(SHORTHAND_PREFIX)}
     launch = Launch(nproc or 1, nnodes or 1, rdzv_endpoint, max_restarts or 0)
     if launch.needs_torchrun and "WORLD_SIZE" not in os.environ:
         if resume is None and out is None:
@@ -168,8 +212,10 @@ def train(
         sys.exit(launch.run(out))
     if resume is not None:
         changed = [f"--{k.replace('_', '-')}" for k, v in overrides.items() if v is not None]
-        flags = (("--set", settings_), ("--teacher", teacher), ("--recipe", recipe_ref))
+        flags = (("--set", settings_), ("--recipe", recipe_ref))
         changed += [flag for flag, value in flags if value]
+        given = {key for key, value in shorthands.items() if value is not None}
+        changed += [f"--{o.flag}" for _, _, o in _flagged_options() if SHORTHAND_PREFIX + o.name in given]
         if changed:
             raise ZooError(f"a resumed run keeps its recipe; drop {', '.join(changed)} or start a new run")
         from .. import training  # imports torch
@@ -179,9 +225,7 @@ def train(
     if not name:
         raise ZooError("name a model to train (see `zoo list`), or give --resume RUN")
     options = parse_options(settings_)
-    if teacher is not None:
-        options["distill_teacher"] = teacher
-        overrides["trainer"] = overrides["trainer"] or "distill"
+    apply_shorthands(shorthands, overrides, options)
     if options:
         overrides["options"] = options
     data_dir, dataset = data_source(data, data_dir)
@@ -212,7 +256,7 @@ def parse_options(items: tuple[str, ...]) -> dict[str, object]:
     for item in items:
         key, equals, text = item.partition("=")
         if not equals or not key.strip():
-            raise ZooError(f"--set takes OPTION=VALUE (e.g. ema_decay=0.999), got {item!r}")
+            raise ZooError(f"--set takes OPTION=VALUE (an option of one of the recipe's parts), got {item!r}")
         options[key.strip()] = _option_value(text.strip())
     return options
 

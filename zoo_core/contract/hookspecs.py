@@ -71,6 +71,7 @@ class RegisterDataset(Protocol):
         image_size: tuple[int, int] | None = None,
         mean: Sequence[float] = (0.5,),
         std: Sequence[float] = (0.5,),
+        reads_folder: bool = False,
     ) -> None:
         """Register dataset ``name``, the name recipes give as ``dataset``.
 
@@ -84,7 +85,9 @@ class RegisterDataset(Protocol):
         or None when they vary (images are then converted to the model's channels and resized
         to the recipe's input size). ``mean`` and ``std``: applied after scaling pixels to
         [0, 1], one value per channel, or one value for every channel.
-        ``description``: one sentence for ``zoo plugins``.
+        ``description``: one sentence for ``zoo plugins``. ``reads_folder``: this is the dataset
+        that ``--data PATH`` means (``zoo train``, ``eval``, ``export``): it reads a user's own
+        folder, given as its ``data_dir`` (one plugin may claim it).
         """
 
 
@@ -119,6 +122,7 @@ class RegisterPart(Protocol):
         *,
         description: str,
         options: Sequence[Option] = (),
+        default: bool = False,
     ) -> None:
         """Register a training part (an optimizer, a schedule, a loss or a weight averager) that
         recipes name as ``name``.
@@ -127,8 +131,9 @@ class RegisterPart(Protocol):
         what it takes and returns is the hook's (see each ``zoo_register_*`` hook).
         ``description``: one sentence for ``zoo plugins``. ``options``: the settings it reads
         from a recipe's ``options`` (:class:`zoo_core.Option`; checked, defaults filled in,
-        before the factory is called). Name options after the part (``ema_decay``): the options
-        of all the parts of one recipe share one namespace.
+        before the factory is called). Name options after the part (``PART_SETTING``): the options
+        of all the parts of one recipe share one namespace. ``default``: the optimizer, schedule
+        or loss a recipe gets when it names none (one per kind; averagers have none).
         """
 
 
@@ -165,6 +170,7 @@ class RegisterTrainer(Protocol):
         *,
         description: str,
         options: Sequence[Option] = (),
+        default: bool = False,
     ) -> None:
         """Register a whole training loop that a recipe's ``trainer`` (or ``zoo train
         --trainer``) names as ``name``.
@@ -173,8 +179,9 @@ class RegisterTrainer(Protocol):
         :class:`zoo_core.TrainingSession` holding the model, data, optimizer, schedule, loss and
         augmentations, whose ``epochs()``, ``step()`` and ``finish()`` keep the core's contract
         (checkpoints and exact resume, the epoch and end hooks, best and last weights, the
-        final test). ``description`` and ``options`` as for the other parts
-        (:class:`RegisterPart`); the session's ``options`` holds the trainer's values.
+        final test). ``description``, ``options`` and ``default`` (the trainer of recipes that
+        name none) as for the other parts (:class:`RegisterPart`); the session's ``options``
+        holds the trainer's values.
         """
 
 

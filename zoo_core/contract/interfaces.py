@@ -76,6 +76,7 @@ DatasetLoader = Callable[..., "ImageSet | SampleSet"]
 ``ZooError`` (such as ``DatasetNotFoundError``) saying how to get the data."""
 
 OPTION_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+FLAG_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 OPTION_TYPES = (bool, int, float, str)
 # The names `zoo export` uses for its own flags: an exporter option may not take them.
 RESERVED_OPTIONS = frozenset(
@@ -112,6 +113,8 @@ class Option:
     max: float | None = None  # the largest value allowed (int and float options)
     # what else a value must be: raises ValueError saying what would be right (not run on the default)
     validate: Callable[[Any], None] | None = field(default=None, compare=False)
+    # a training part's `zoo train --FLAG` shorthand: sets this option and picks the part
+    flag: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not OPTION_NAME.match(self.name):
@@ -124,6 +127,10 @@ class Option:
             raise ValueError(f"option {self.name!r}: help must say what it does")
         if self.choices and (self.type is not str or not all(isinstance(c, str) for c in self.choices)):
             raise ValueError(f"option {self.name!r}: only str options take choices, and they are strings")
+        if self.flag is not None and (not isinstance(self.flag, str) or not FLAG_NAME.match(self.flag)):
+            raise ValueError(
+                f"option {self.name!r}: flag must be lowercase words joined by '-', got {self.flag!r}"
+            )
         self._check_type(self.default)
 
     def check(self, value: Any) -> Any:
@@ -154,6 +161,8 @@ class ExporterOption(Option):
     bool), and :func:`zoo_core.export_model` fills in the default when it is not given."""
 
     in_file_name: bool = False  # a value other than the default names the file: NAME.VALUE.SUFFIX
+    # `zoo bench --NAME A,B` times one more file per value (a str option with choices)
+    bench: bool = False
 
     def __post_init__(self) -> None:
         if self.name in RESERVED_OPTIONS:
@@ -161,6 +170,10 @@ class ExporterOption(Option):
         super().__post_init__()
         if self.in_file_name and (self.type is not str or not self.choices):
             raise ValueError(f"option {self.name!r}: only a str option with choices may name the file")
+        if self.flag is not None:
+            raise ValueError(f"option {self.name!r}: an exporter's options are `zoo export` flags already")
+        if self.bench and (self.type is not str or not self.choices):
+            raise ValueError(f"option {self.name!r}: only a str option with choices may add `zoo bench` rows")
         if self.in_file_name and not all(OPTION_NAME.match(c) for c in self.choices):
             raise ValueError(f"option {self.name!r}: choices that name files must be lowercase words")
 
@@ -192,8 +205,10 @@ class ExportJob:
     """What an exporter gets: the model in eval mode, an example batch, what its weights are,
     the metadata every exported file carries (all strings), the exporter's own options with
     defaults filled in, ``sidecar(suffix)``: a temporary path for a companion file (a report,
-    say) that is kept as ``NAME<suffix>`` only if the whole export succeeds, and ``data``: the
-    model's dataset, loaded when first asked for, to calibrate on and check accuracy with."""
+    say) that is kept as ``NAME<suffix>`` only if the whole export succeeds, ``data``: the
+    model's dataset, loaded when first asked for, to calibrate on and check accuracy with, and
+    ``speed_only``: the file is made for ``zoo bench`` to time and then deleted, so checks that
+    only measure accuracy may be skipped."""
 
     model_name: str
     model: torch.nn.Module
@@ -203,6 +218,7 @@ class ExportJob:
     sidecar: Callable[[str], Path] = field(repr=False)
     options: dict[str, Any] = field(default_factory=dict)
     data: ExportData | None = None
+    speed_only: bool = False
 
     @property
     def input_shape(self) -> tuple[int, ...]:

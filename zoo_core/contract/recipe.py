@@ -1,22 +1,24 @@
 """A training recipe as plain, validated data: what to train on and how.
 
-The defaults are the lesson's recipe (80/20 split, batch 256, Adam lr 1e-3 with weight decay
-1e-4, up to 50 epochs, early stopping after 10 epochs without a better validation loss), so
-``Recipe(name="lesson", dataset="fashion_mnist")`` is that recipe and a plugin states only what
-differs. The dataset has no default: the core knows no dataset, the model plugins name theirs.
+The defaults are the lesson's recipe (80/20 split, batch 256, lr 1e-3 with weight decay 1e-4,
+up to 50 epochs, early stopping after 10 epochs without a better validation loss), so a plugin
+states only what differs. The dataset has no default: the core knows no dataset, the model
+plugins name theirs.
 
 The optimizer, schedule, loss, augmentations, weight averager and trainer are names of parts
-that plugins register; a recipe is checked against them when it is used
+that plugins register; a recipe that names no optimizer, schedule, loss or trainer gets the one
+its plugin declares the default. A recipe is checked against them when it is used
 (:func:`zoo_core.host.training_parts.resolve_parts`), not when it is made, so that a plugin can
 declare its recipes while the plugins are still loading. ``options`` holds the settings those
-parts declare (``ema_decay``, ``distill_teacher``...).
+parts declare; a part's settings are its options, never recipe fields.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,27 +41,36 @@ class Recipe:
     dataset: str
     input_size: tuple[int, int] = (28, 28)
     batch_size: int = 256
-    optimizer: str = "adam"
+    optimizer: str | None = None
     lr: float = 1e-3
     weight_decay: float = 1e-4
-    momentum: float = 0.9
-    nesterov: bool = False
-    schedule: str = "constant"
+    schedule: str | None = None
     epochs: int = 50
     patience: int | None = 10
     val_fraction: float = 0.2
-    label_smoothing: float = 0.0
     augment: tuple[str, ...] = field(default_factory=tuple)
     tta: bool = False
     seed: int = 0
     freeze_features: bool = False
     lr_features: float = 1.0
-    loss: str = "cross_entropy"
+    loss: str | None = None
     averager: str | None = None
-    trainer: str = "default"
+    trainer: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    # zoo 0.1's recipe fields, now options of the parts that read them: accepted with a warning
+    momentum: InitVar[float | None] = None
+    nesterov: InitVar[bool | None] = None
+    label_smoothing: InitVar[float | None] = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(
+        self, momentum: float | None, nesterov: bool | None, label_smoothing: float | None
+    ) -> None:
+        old = {"momentum": momentum, "nesterov": nesterov, "label_smoothing": label_smoothing}
+        moved = {k: v for k, v in old.items() if v is not None}
+        if moved:
+            kept = _moved_options(self.name, moved, stacklevel=4)
+            if isinstance(self.options, dict):
+                object.__setattr__(self, "options", {**kept, **self.options})
         object.__setattr__(self, "input_size", tuple(self.input_size))
         object.__setattr__(self, "augment", tuple(self.augment))
         if isinstance(self.options, dict):
@@ -77,7 +88,7 @@ class Recipe:
         if not isinstance(self.name, str) or not self.name:
             fail("name must be a non-empty string")
         if not isinstance(self.dataset, str) or not self.dataset:
-            fail("dataset must be a non-empty name such as 'fashion_mnist'")
+            fail("dataset must be the non-empty name of a registered dataset (`zoo plugins` lists them)")
         if len(self.input_size) != 2 or not all(is_int(v) and v > 0 for v in self.input_size):
             fail(f"input_size must be two positive integers (height, width), got {self.input_size}")
         if not is_int(self.epochs) or self.epochs < 1:
@@ -91,11 +102,10 @@ class Recipe:
             fail(f"patience must be a positive integer or null (no early stopping), got {self.patience!r}")
         if not is_int(self.seed):
             fail(f"seed must be an integer, got {self.seed!r}")
-        for key in ("optimizer", "schedule", "loss", "trainer"):
-            if not isinstance(getattr(self, key), str) or not getattr(self, key):
-                fail(f"{key} must be the name of a registered {key} (`zoo plugins` lists them)")
-        if self.averager is not None and (not isinstance(self.averager, str) or not self.averager):
-            fail("averager must be the name of a registered averager, such as 'ema', or null")
+        for key in ("optimizer", "schedule", "loss", "trainer", "averager"):
+            value = getattr(self, key)
+            if value is not None and (not isinstance(value, str) or not value):
+                fail(f"{key} must be the name of a registered {key} (`zoo plugins` lists them), or null")
         names_ok = all(isinstance(a, str) and a for a in self.augment)
         if not names_ok or len(set(self.augment)) != len(self.augment):
             fail(f"augment must list registered augmentations, each once, got {list(self.augment)!r}")
@@ -107,16 +117,12 @@ class Recipe:
             fail(f"lr must be a positive number, got {self.lr!r}")
         if not is_number(self.weight_decay) or self.weight_decay < 0:
             fail(f"weight_decay must be a number >= 0, got {self.weight_decay!r}")
-        for key in ("momentum", "val_fraction", "label_smoothing"):
-            value = getattr(self, key)
-            if not is_number(value) or not 0 <= value < 1:
-                fail(f"{key} must be a number in [0, 1), got {value!r}")
-        if not all(isinstance(v, bool) for v in (self.nesterov, self.tta, self.freeze_features)):
-            fail("nesterov, tta and freeze_features must be true or false")
+        if not is_number(self.val_fraction) or not 0 <= self.val_fraction < 1:
+            fail(f"val_fraction must be a number in [0, 1), got {self.val_fraction!r}")
+        if not all(isinstance(v, bool) for v in (self.tta, self.freeze_features)):
+            fail("tta and freeze_features must be true or false")
         if not is_number(self.lr_features) or self.lr_features < 0:
             fail(f"lr_features (the features' share of lr) must be a number >= 0, got {self.lr_features!r}")
-        if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):
-            fail("nesterov needs optimizer 'sgd' with a momentum > 0")
 
     def replace(self, **changes: Any) -> Recipe:
         """A copy with some fields changed, checked like a new recipe."""
@@ -131,11 +137,22 @@ class Recipe:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Recipe:
+    def from_dict(cls, data: dict[str, Any], *, warn: bool = True) -> Recipe:
+        """A recipe from its :meth:`to_dict` form. zoo 0.1's ``momentum``, ``nesterov`` and
+        ``label_smoothing`` fields become options when they differ from 0.1's defaults, with
+        a warning unless ``warn`` is False (weights files record the recipe they were trained
+        with: a record, not a user's choice)."""
         name = str(data.get("name", "?"))
+        data = dict(data)
+        moved = {k: data.pop(k) for k in OLD_FIELDS if k in data}
         _check_keys(data, name)
         if "dataset" not in data:
-            raise RecipeError(f"recipe {name!r}: no dataset; name one, such as 'fashion_mnist'")
+            raise RecipeError(
+                f"recipe {name!r}: no dataset; name a registered dataset (`zoo plugins` lists them)"
+            )
+        kept = _moved_options(name, moved, stacklevel=3) if moved and warn else _kept(moved)
+        if kept and isinstance(data.get("options", {}), dict):
+            data["options"] = {**kept, **data.get("options", {})}
         return cls(**data)
 
     @classmethod
@@ -151,6 +168,25 @@ class Recipe:
 
 
 FIELDS = tuple(f.name for f in dataclasses.fields(Recipe))
+# zoo 0.1's fields that became part options, with their 0.1 defaults (a default is dropped).
+OLD_FIELDS: dict[str, Any] = {"momentum": 0.9, "nesterov": False, "label_smoothing": 0.0}
+
+
+def _kept(moved: dict[str, Any]) -> dict[str, Any]:
+    """The old fields that say something: those that differ from zoo 0.1's defaults."""
+    return {k: v for k, v in moved.items() if v != OLD_FIELDS[k]}
+
+
+def _moved_options(name: str, moved: dict[str, Any], *, stacklevel: int) -> dict[str, Any]:
+    """Old recipe fields as options, with a warning saying what to write instead."""
+    kept = _kept(moved)
+    warnings.warn(
+        f"recipe {name!r}: {', '.join(moved)} are options of the parts that read them since zoo 0.2; "
+        + (f"write options={kept!r} instead" if kept else "drop them (they hold zoo 0.1's defaults)"),
+        DeprecationWarning,
+        stacklevel=stacklevel,
+    )
+    return kept
 
 
 def _check_keys(data: dict[str, Any], name: str) -> None:

@@ -7,17 +7,19 @@ hooks hand a :class:`Run` to every logger plugin.
         checkpoint.pt     last epoch's full state (model, optimizer, scheduler, RNG, early stopping)
         best.safetensors  the weights with the best validation loss so far
         last.safetensors  the weights training ended with (the lesson reported these)
-        metrics.jsonl     one line per epoch        (written by the run_log plugin)
         report.json       the result, test accuracy of the best weights
-        curves.png        loss and accuracy per epoch (written by the run_log plugin)
+        ...               what logger plugins write there, each file asked for by name
+                          (:meth:`Run.file`)
 
-Every file is written atomically, so a run killed at any moment can be resumed.
+Every file is written atomically, so a run killed at any moment can be resumed. This class is
+the one owner of these names: everything else asks a :class:`Run` for its paths.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +31,13 @@ from .recipe import Recipe
 
 RUN_FILE = "run.json"
 CHECKPOINT_FILE = "checkpoint.pt"
+RECIPE_FILE = "recipe.json"
+BEST_FILE = "best.safetensors"
+LAST_FILE = "last.safetensors"
+REPORT_FILE = "report.json"
+OWN_FILES = (RUN_FILE, CHECKPOINT_FILE, RECIPE_FILE, BEST_FILE, LAST_FILE, REPORT_FILE)
+# zoo 0.1's Run named two files of the built-in logger; kept for loggers written against it
+LEGACY_PATHS = {"metrics_path": "metrics.jsonl", "curves_path": "curves.png"}
 
 
 @dataclass
@@ -42,13 +51,31 @@ class Run:
     history: list[dict[str, Any]] = field(default_factory=list)
     data: str = ""  # one line: the dataset, its splits and how they are served
 
-    recipe_path = property(lambda self: self.directory / "recipe.json")
+    recipe_path = property(lambda self: self.directory / RECIPE_FILE)
     checkpoint_path = property(lambda self: self.directory / CHECKPOINT_FILE)
-    best_path = property(lambda self: self.directory / "best.safetensors")
-    last_path = property(lambda self: self.directory / "last.safetensors")
-    metrics_path = property(lambda self: self.directory / "metrics.jsonl")
-    report_path = property(lambda self: self.directory / "report.json")
-    curves_path = property(lambda self: self.directory / "curves.png")
+    best_path = property(lambda self: self.directory / BEST_FILE)
+    last_path = property(lambda self: self.directory / LAST_FILE)
+    report_path = property(lambda self: self.directory / REPORT_FILE)
+
+    def file(self, name: str) -> Path:
+        """The path of a plugin's file ``name`` in the run folder (a logger's metrics, a plot):
+        a plain file name, none of the run's own."""
+        if not name or name != Path(name).name or name.startswith(".") or name in OWN_FILES:
+            raise ZooError(
+                f"a run's plugin file must be a plain file name other than {', '.join(OWN_FILES)}, "
+                f"got {name!r}"
+            )
+        return self.directory / name
+
+    def __getattr__(self, name: str) -> Path:
+        if name in LEGACY_PATHS:
+            warnings.warn(
+                f"Run.{name} is deprecated since zoo 0.2; use run.file({LEGACY_PATHS[name]!r})",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            return self.file(LEGACY_PATHS[name])
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @classmethod
     def create(
@@ -88,11 +115,12 @@ class Run:
         return out
 
     def discard(self) -> None:
-        """Remove every file a run writes (it never holds anyone else's: :meth:`create` takes
-        only an empty folder), and the folder if that leaves it empty."""
-        paths = (self.recipe_path, self.best_path, self.last_path, self.metrics_path, self.curves_path)
-        for path in (self.directory / RUN_FILE, *paths, self.report_path):
-            path.unlink(missing_ok=True)
+        """Remove every file of the run folder, its own and its plugins' (it never holds anyone
+        else's: :meth:`create` takes only an empty folder), and the folder if that leaves it
+        empty."""
+        for path in self.directory.iterdir():
+            if path.is_file() or path.is_symlink():
+                path.unlink(missing_ok=True)
         with contextlib.suppress(OSError):
             self.directory.rmdir()
 
@@ -108,4 +136,4 @@ class Run:
             raise ZooError(
                 f"{directory} is not a zoo run folder ({RUN_FILE}: {type(exc).__name__}: {exc})"
             ) from None
-        return cls(directory, model, Recipe.from_file(directory / "recipe.json"), settings)
+        return cls(directory, model, Recipe.from_file(directory / RECIPE_FILE), settings)

@@ -217,7 +217,7 @@ def _recipe(value: Any) -> Recipe:
     if not isinstance(value, dict):
         raise WeightsError(f"weights field 'recipe' must be a recipe object, got {value!r}")
     try:
-        return Recipe.from_dict(value)
+        return Recipe.from_dict(value, warn=False)  # a record of how they were trained
     except (RecipeError, TypeError) as exc:
         raise WeightsError(f"weights field 'recipe' is not a valid recipe: {exc}") from None
 

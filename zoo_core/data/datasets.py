@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..base.errors import PluginError
+from ..base.errors import PluginError, ZooError
 from ..contract.interfaces import ImageSet, SampleSet
 from ..contract.recipe import Recipe
 from ..host.entries import DatasetSpec
@@ -31,6 +31,19 @@ def list_datasets() -> list[str]:
 def get_dataset(name: str) -> DatasetSpec:
     """The dataset registered as ``name`` (a recipe's ``dataset`` field)."""
     return dataset_registry().get(name)
+
+
+def folder_dataset() -> str:
+    """The dataset that reads a user's own folder (``--data PATH``): the one whose plugin
+    registered it with ``reads_folder=True``."""
+    registry = dataset_registry()
+    found = [spec for spec in map(registry.get, registry.names()) if spec.reads_folder]
+    if len(found) != 1:
+        claims = ", ".join(f"{s.name} (plugin {s.origin})" for s in found) or "none"
+        raise ZooError(
+            f"--data needs exactly one dataset plugin that reads folders; registered: {claims}"
+        )
+    return found[0].name
 
 
 def load_dataset(

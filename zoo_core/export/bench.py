@@ -14,7 +14,7 @@ import copy
 import logging
 import statistics
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,11 +70,12 @@ def benchmark(
     input_size: tuple[int, int] | None = None,
     weights: str | None = None,
     min_seconds: float = 1.0,
-    quantize: tuple[str, ...] = (),
+    variants: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
     """One row per runtime and batch size: p50/p90 latency (ms), their ratio, images per second
-    and the speed-up over torch eager; ``quantize`` adds rows for those precisions of every
-    format that takes a ``quantize`` option."""
+    and the speed-up over torch eager; ``variants`` (an exporter option declared with
+    ``bench=True``, and its values) adds a row for each value, for every format that takes the
+    option."""
     if threads:
         torch.set_num_threads(threads)
     threads = torch.get_num_threads()
@@ -91,7 +92,7 @@ def benchmark(
             Path(folder),
             threads=threads,
             device=device,
-            quantize=quantize,
+            variants=variants or {},
             export_args=dict(
                 weights=weights, num_classes=num_classes, in_channels=in_channels, input_size=input_size
             ),
@@ -123,34 +124,28 @@ def _exported_runtimes(
     *,
     threads: int,
     device: str,
-    quantize: tuple[str, ...],
+    variants: Mapping[str, Sequence[str]],
     export_args: dict[str, Any],
 ) -> list[Runtime]:
-    """Export the model to every format that has a runtime (and, for formats that quantize, to
-    each precision of ``quantize``); return each file's runtime."""
+    """Export the model to every format that has a runtime (and, for each format that takes an
+    option of ``variants``, to each of its values); return each file's runtime."""
     formats = [spec for spec in exporter_registry() if spec.runtime is not None]
     reports = export_model(name, [spec.name for spec in formats], folder, **export_args)
     runtimes: list[Runtime] = []
     for spec, report in zip(formats, reports, strict=True):
         opener = spec.load_runtime()
         runtimes.append((spec.runtime.name, opener(Path(report["path"]), threads=threads, device=device), ""))
-        if "quantize" not in exporter_options([spec.name]):
-            continue
-        for precision in quantize:
-            label = f"{spec.runtime.name} {precision}"
+        taken = exporter_options([spec.name])
+        for option, value in ((o, v) for o, values in variants.items() if o in taken for v in values):
+            label = f"{spec.runtime.name} {value}"
             try:
-                (quantized,) = export_model(
-                    name,
-                    [spec.name],
-                    folder,
-                    **export_args,
-                    # speed only: `zoo export --quantize` measures the accuracy
-                    options={"quantize": precision, "check_accuracy": False},
+                (variant,) = export_model(
+                    name, [spec.name], folder, **export_args, options={option: value}, speed_only=True
                 )
             except ZooError as exc:
                 runtimes.append((label, None, str(exc)))
                 continue
-            runtimes.append((label, opener(Path(quantized["path"]), threads=threads, device=device), ""))
+            runtimes.append((label, opener(Path(variant["path"]), threads=threads, device=device), ""))
     return runtimes
 
 

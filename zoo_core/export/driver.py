@@ -78,6 +78,7 @@ def export_model(
     force: bool = False,
     data_dir: Path | None = None,
     dataset: str | None = None,
+    speed_only: bool = False,
 ) -> list[dict[str, Any]]:
     """Export model ``name`` (fresh, or with ``weights``) to each of ``formats`` (None: those
     registered as defaults) in ``out_dir``; return one report per file. ``options`` are the
@@ -87,7 +88,8 @@ def export_model(
     once all were tried (:class:`ExportError`, with the kept files' reports in ``written``).
     An existing file is replaced only with ``force``, and never the weights file read.
     Exporters that calibrate or check accuracy read the weights' dataset (``dataset`` instead,
-    when given) from ``data_dir`` or where its plugin looks; nothing is downloaded."""
+    when given) from ``data_dir`` or where its plugin looks; nothing is downloaded.
+    ``speed_only``: the files are made to be timed (``zoo bench``), not shipped."""
     import torch  # heavy: only when something is exported
 
     from .calibration import DatasetImages  # imports torch
@@ -134,6 +136,7 @@ def export_model(
         "weights": info,
         "metadata": metadata,
         "data": data,
+        "speed_only": speed_only,
     }
     reports, failures = [], []
     for exporter in exporters:
@@ -149,7 +152,7 @@ def export_model(
 
 def file_stem(name: str, exporter: ExporterSpec, options: Mapping[str, Any]) -> str:
     """The name of an exported file without its suffix: the model's, then the value of each
-    option that names files when it is not the default (``resnet18.int8``)."""
+    option that names files when it is not the default (``MODEL.int8``)."""
     parts = [options[o.name] for o in exporter.options if o.in_file_name and options[o.name] != o.default]
     return ".".join([name, *parts])
 

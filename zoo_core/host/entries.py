@@ -152,6 +152,7 @@ class DatasetSpec:
     std: tuple[float, ...]
     description: str
     origin: PluginOrigin
+    reads_folder: bool = False
 
     protocol: ClassVar[type] = RegisterDataset
 
@@ -166,6 +167,8 @@ class DatasetSpec:
             in_channels is None or is_positive_int(in_channels),
             f"in_channels must be a positive integer (or None when it varies), got {in_channels!r}",
         )
+        folder = args["reads_folder"]
+        require(isinstance(folder, bool), f"reads_folder must be True or False, got {folder!r}")
         require(
             len(mean) == len(std)
             and len(mean) in {1, in_channels}
@@ -183,6 +186,7 @@ class DatasetSpec:
             std=tuple(float(s) for s in std),
             description=args["description"],
             origin=origin,
+            reads_folder=args["reads_folder"],
         )
 
     @property
@@ -211,6 +215,7 @@ class DatasetSpec:
             "mean": list(self.mean),
             "std": list(self.std),
             "description": self.description,
+            "reads_folder": self.reads_folder,
             "plugin": self.origin.plugin,
         }
 
@@ -289,8 +294,10 @@ class PartSpec:
     origin: PluginOrigin
     options: tuple[Option, ...] = ()
     keeps_labels: bool = True
+    default: bool = False
 
     kind: ClassVar[str] = "part"
+    has_default: ClassVar[bool] = True  # a recipe that names no part of this kind gets the default one
     plural: ClassVar[str] = "parts"
     protocol: ClassVar[type] = RegisterPart
 
@@ -309,8 +316,11 @@ class PartSpec:
         require(len(set(names)) == len(names), f"option names must differ, got {', '.join(names)}")
         keeps_labels = args.get("keeps_labels", True)
         require(isinstance(keeps_labels, bool), f"keeps_labels must be True or False, got {keeps_labels!r}")
+        default = args.get("default", False)
+        require(isinstance(default, bool), f"default must be True or False, got {default!r}")
+        require(not default or cls.has_default, f"{cls.plural} have no default; a recipe names them")
         target = args["trainer"] if "trainer" in args else args["factory"]
-        return cls(args["name"], target, description.strip(), origin, tuple(options), keeps_labels)
+        return cls(args["name"], target, description.strip(), origin, tuple(options), keeps_labels, default)
 
     def load(self) -> Callable[..., Any]:
         """The callable, importing it first when it was registered as 'module:function'."""
@@ -330,11 +340,11 @@ class LossSpec(PartSpec):
 
 
 class AugmentationSpec(PartSpec):
-    kind, plural, protocol = "augmentation", "augmentations", RegisterAugmentation
+    kind, plural, protocol, has_default = "augmentation", "augmentations", RegisterAugmentation, False
 
 
 class AveragerSpec(PartSpec):
-    kind, plural = "averager", "averagers"
+    kind, plural, has_default = "averager", "averagers", False
 
 
 class TrainerSpec(PartSpec):

@@ -1,6 +1,7 @@
 """A recipe's training parts, looked up in what plugins registered: its optimizer, schedule,
 loss, augmentations, weight averager and trainer, each with its options checked and defaults
-filled in. Done when a recipe is used (``get_recipe``, the start of a run), so that an unknown
+filled in; a kind the recipe leaves out is the part its plugin declared the default. Done when
+a recipe is used (``get_recipe``, the start of a run), so that an unknown
 name or a bad option is one line before any data is loaded. Imports no torch.
 """
 
@@ -95,7 +96,40 @@ def resolve_parts(recipe: Recipe) -> RecipeParts:
     )
 
 
-def _lookup(recipe: Recipe, kind: type[PartSpec], name: str) -> PartSpec:
+def with_defaults(recipe: Recipe) -> Recipe:
+    """``recipe`` with the default part named for every kind it leaves out, so that a run's
+    ``recipe.json`` and a weights card say which parts trained it."""
+    parts = resolve_parts(recipe)
+    names = {
+        key: getattr(parts, key).spec.name
+        for key in ("optimizer", "schedule", "loss", "trainer")
+        if getattr(recipe, key) is None
+    }
+    return recipe.replace(**names) if names else recipe
+
+
+def default_part(kind: type[PartSpec]) -> PartSpec | None:
+    """The part of ``kind`` its plugin declared the default, if one did."""
+    registry = part_registry(kind)
+    defaults = [registry.get(name) for name in registry.names() if registry.get(name).default]
+    if len(defaults) > 1:
+        raise RecipeError(
+            f"{len(defaults)} {kind.plural} are declared the default: "
+            + ", ".join(f"{s.name} (plugin {s.origin})" for s in defaults)
+            + "; name one in the recipe, or uninstall one of the plugins"
+        )
+    return defaults[0] if defaults else None
+
+
+def _lookup(recipe: Recipe, kind: type[PartSpec], name: str | None) -> PartSpec:
+    if name is None:
+        default = default_part(kind)
+        if default is None:
+            raise RecipeError(
+                f"recipe {recipe.name!r} names no {kind.kind} and no plugin declares a default one; "
+                f"name a registered {kind.kind} (`zoo plugins` lists them)"
+            )
+        return default
     try:
         return part_registry(kind).get(name)
     except UnknownModelError as exc:

@@ -12,7 +12,7 @@ from typing import Any
 from ..contract.recipe import Recipe
 from ..host.entries import ModelSpec
 from ..host.plugins import model_registry
-from ..host.training_parts import resolve_parts
+from ..host.training_parts import with_defaults
 
 
 def list_models(pattern: str | None = None) -> list[str]:
@@ -48,5 +48,4 @@ def get_recipe(model: str, recipe: str | Path | Recipe | None = None, **override
     if "options" in changes:
         changes["options"] = {**base.options, **changes["options"]}
     recipe = base.replace(**changes) if changes else base
-    resolve_parts(recipe)  # an unknown part or a bad option stops here, before any data is read
-    return recipe
+    return with_defaults(recipe)  # an unknown part or a bad option stops here, before any data is read

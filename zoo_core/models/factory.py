@@ -40,7 +40,7 @@ def create_model(
     """Build model ``name``, freshly initialised or with trained ``weights``.
 
     ``weights``: None or False for none, True for the model's first weights tag, a tag such as
-    ``"fashion_mnist"``, a ``.safetensors`` file, or a weights bundle folder (then ``name`` may
+    ``"TAG"``, a ``.safetensors`` file, or a weights bundle folder (then ``name`` may
     be left out: the bundle says which model it holds). A tag's file comes from the checkout,
     the cache or its hub (``$ZOO_HUB`` for tags only a hub has), and every file with a recorded
     sha256 is checked before it is read.

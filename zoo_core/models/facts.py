@@ -3,10 +3,10 @@ remembered per model and configuration, so that asking costs no torch import. Fa
 by the plugin's distribution and version, the builder and the sha256 of the builder module's
 source, so an edited or upgraded plugin is measured afresh.
 
-Where they come from, in order: the zoo's cache (:func:`~zoo_core.store.paths.facts_cache`), a
-``model-facts.json`` that the plugin's top-level package ships beside its code (the built-in
-plugins do: ``tools/model_facts.py`` writes it, and a test fails when it is stale), then a
-measurement on the meta device, remembered in the cache.
+They come from the zoo's cache (:func:`~zoo_core.store.paths.facts_cache`), else from a
+measurement on the meta device (a second or two, the first time a model is described),
+remembered in the cache. No plugin ships facts: a file that has to be regenerated whenever a
+builder changes is a file that goes stale.
 
 Nothing here imports torch unless a model has to be measured.
 """
@@ -25,19 +25,16 @@ from ..host.entries import ModelSpec
 from ..host.registry import is_reference
 from ..store.paths import facts_cache
 
-FACTS_FILE = "model-facts.json"
-
 
 def model_facts(spec: ModelSpec) -> dict[str, Any]:
     """``{"flops": ..., "feature_info": [...] or None}`` of ``spec`` at its registered
-    configuration: from the cache or the plugin's shipped facts when they hold them for this
-    very builder, else measured on the meta device and remembered in the cache."""
+    configuration: from the cache when it holds them for this very builder, else measured on
+    the meta device and remembered in the cache."""
     key = facts_key(spec)
     known = _read(facts_cache())
-    for source in (known, shipped_facts(spec)):
-        entry = source.get(spec.name)
-        if key is not None and isinstance(entry, dict) and entry.get("key") == key:
-            return entry["facts"]
+    entry = known.get(spec.name)
+    if key is not None and isinstance(entry, dict) and entry.get("key") == key:
+        return entry["facts"]
     facts = measure_facts(spec)
     if key is not None:
         known[spec.name] = {"key": key, "facts": facts}
@@ -60,18 +57,6 @@ def facts_key(spec: ModelSpec) -> str | None:
     origin = spec.origin
     parts = (origin.distribution, origin.version, spec.builder, digest, spec.num_classes, spec.in_channels)
     return "|".join([*map(str, parts), "x".join(map(str, spec.input_size))])
-
-
-def shipped_facts(spec: ModelSpec) -> dict[str, Any]:
-    """The facts file that the top-level package of ``spec``'s builder ships, if any."""
-    source = _builder_file(spec)
-    if source is None:
-        return {}
-    top = str(spec.builder).partition(":")[0].split(".")[0]
-    for folder in source.parents:
-        if folder.name == top:
-            return _read(folder / FACTS_FILE)
-    return {}
 
 
 def _builder_file(spec: ModelSpec) -> Path | None:

@@ -13,7 +13,7 @@ def keep_freed_memory() -> None:
     """Have glibc's malloc keep the memory that torch frees for its next allocation rather than
     hand it back to the OS. By default blocks of the sizes a training step allocates on the CPU
     are mapped and unmapped, or trimmed off the heap, every step, so each step faults their pages
-    in afresh: on the 2-core CPUs here a third of a fashion_cnn epoch (3.5 million page faults,
+    in afresh: on the 2-core CPUs here a third of an epoch of the lesson's CNN (3.5 million page faults,
     3 s of system time per epoch). PyTorch's CPU tuning guide gets the same from preloading
     jemalloc or tcmalloc. The price is memory kept at its peak (about 10% more for a run). The
     ``zoo`` command sets it as it starts; a script that trains in process may call it too.

@@ -33,7 +33,7 @@ def resolve_device(name: str) -> torch.device:
 def native_bf16(device: torch.device) -> bool:
     """Whether ``device`` computes in bf16 natively, which makes bf16 autocast the trainer's
     default there: CUDA, and CPUs with AVX512-BF16 (AMX ones have it too), where a training step
-    of fashion_cnn or a ResNet takes 1.5-1.9x less time than in fp32 at the same accuracy
+    of the lesson's CNN or a ResNet takes 1.5-1.9x less time than in fp32 at the same accuracy
     (``bench/precision_speed.py``). Other CPUs emulate bf16, several times slower."""
     if device.type == "cuda":
         return True

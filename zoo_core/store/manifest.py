@@ -15,6 +15,8 @@ from ..base.errors import PluginWarning, WeightsError
 from ..base.tables import human_size
 from ..contract.recipe import Recipe
 from ..contract.weights_info import WeightsInfo
+from ..host.entries import TrainerSpec
+from ..host.training_parts import default_part
 
 MANIFEST = "manifest.json"
 
@@ -125,22 +127,30 @@ def recipe_summary(recipe: Recipe | None) -> str:
     if recipe is None:
         return "-"
     parts = [
-        f"{recipe.name}: {recipe.optimizer} lr {recipe.lr:g}",
-        recipe.schedule,
+        f"{recipe.name}: {recipe.optimizer or 'default optimizer'} lr {recipe.lr:g}",
+        recipe.schedule or "default schedule",
         f"{recipe.epochs} epochs" + (f" (patience {recipe.patience})" if recipe.patience else ""),
         f"batch {recipe.batch_size}",
     ]
     if recipe.augment:
         parts.append("+".join(recipe.augment))
-    if recipe.label_smoothing:
-        parts.append(f"label smoothing {recipe.label_smoothing:g}")
+    parts += [_option_text(key, value) for key, value in recipe.options.items() if value is not False]
     if recipe.tta:
         parts.append("flip TTA")
     if recipe.averager:
         parts.append(f"{recipe.averager} weights")
-    if recipe.trainer != "default":
+    trainer = default_part(TrainerSpec)
+    if recipe.trainer is not None and (trainer is None or recipe.trainer != trainer.name):
         parts.append(f"{recipe.trainer} trainer")
     return ", ".join(parts)
+
+
+def _option_text(key: str, value: bool | int | float | str) -> str:
+    """A part's option as a card says it: 'nesterov', 'label smoothing 0.1'."""
+    name = key.replace("_", " ")
+    if value is True:
+        return name
+    return f"{name} {value:g}" if isinstance(value, float) else f"{name} {value}"
 
 
 def metric_text(metrics: dict[str, float], key: str) -> str:

@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from ..base.errors import HubError, WeightsError
+from ..contract.run import BEST_FILE, REPORT_FILE
 from ..contract.weights_info import WeightsInfo
 from ..host.plugins import model_registry
 from .bundle import WEIGHTS_FILE, write_bundle
@@ -33,10 +34,10 @@ def publish(run: Path, *, tag: str, to: Path, license: str | None = None, force:
     if is_url(str(to)):
         raise HubError(f"zoo publish writes to a folder, not to {to}; publish to a folder, then serve it")
     to = Path(to)
-    best, report_file = run / "best.safetensors", run / "report.json"
+    best, report_file = run / BEST_FILE, run / REPORT_FILE
     if not best.is_file() or not report_file.is_file():
         raise WeightsError(
-            f"{run} is not a finished `zoo train` run: it needs best.safetensors and report.json"
+            f"{run} is not a finished `zoo train` run: it needs {best.name} and {report_file.name}"
         )
     try:
         report = json.loads(report_file.read_text())

@@ -1,5 +1,5 @@
 """A run from start to report: the run folder, then the recipe's trainer (a plugin on
-``zoo_register_trainers``, ``default`` unless the recipe names another) driving a
+``zoo_register_trainers``, the declared default unless the recipe names another) driving a
 :class:`TrainingSession`; ``resume`` continues a killed run exactly from its last checkpoint.
 
 What a run prints or logs is up to plugins on the trainer's hooks (the built-in run logger
@@ -15,6 +15,7 @@ from typing import Any
 from ..base.errors import ZooError
 from ..contract.recipe import Recipe
 from ..contract.run import CHECKPOINT_FILE, RUN_FILE, Run
+from ..host.training_parts import with_defaults
 from ..runtime.devices import flush_denormal, resolve_device
 from ..runtime.distributed import Process, from_main, init_process, shutdown
 from .checkpoints import load_checkpoint
@@ -34,6 +35,7 @@ def train(
     """Train ``model_name`` with ``recipe`` (see :func:`zoo_core.get_recipe`) in a new run
     directory (``out``, or ``runs_root/NAME-TIMESTAMP``); return the run's report."""
     settings = settings or Settings()
+    recipe = with_defaults(recipe)  # recipe.json names every part that trains the run
     process = init_process(resolve_device(settings.device))
     try:
         if process.restarts and out is not None:

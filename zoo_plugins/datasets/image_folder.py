@@ -29,6 +29,7 @@ def zoo_register_datasets(register):
         load,
         description="Your own images (zoo train MODEL --data PATH): one sub-folder per class, "
         "PATH/CLASS/*.png, or PATH/train|val|test/CLASS/... for fixed splits; any image PIL reads.",
+        reads_folder=True,
     )
 
 

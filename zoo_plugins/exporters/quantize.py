@@ -30,6 +30,7 @@ QUANTIZE_OPTIONS = (
         "quantization (QDQ, per-channel), fp16 by its float16 converter.",
         choices=PRECISIONS,
         in_file_name=True,
+        bench=True,
     ),
     ExporterOption(
         "calibration_images",
@@ -144,6 +145,8 @@ def _accuracy_gate(job: ExportJob, path: Path, precision: str) -> dict[str, Any]
     """Compare the file's top-1 with torch's; raise when it loses more than allowed."""
     if not job.options["check_accuracy"]:
         return {"passed": None, "reason": "not checked (--no-check-accuracy)"}
+    if job.speed_only:
+        return {"passed": None, "reason": "not checked: made to be timed (`zoo export` checks it)"}
     if job.data is None:
         return {"passed": None, "reason": "not checked: no dataset was given"}
     session = ort_session(path)

@@ -13,6 +13,9 @@ from typing import Any
 
 from zoo_core import Run, atomic_path, hookimpl, write_bytes
 
+METRICS_FILE = "metrics.jsonl"
+CURVES_FILE = "curves.png"
+
 
 @hookimpl
 def zoo_train_start(run: Run) -> None:
@@ -34,7 +37,7 @@ def zoo_train_start(run: Run) -> None:
 @hookimpl
 def zoo_train_epoch_end(run: Run, metrics: Mapping[str, Any]) -> None:
     # Rewritten whole from the run's history, so a resumed run never holds an epoch twice.
-    write_bytes(run.metrics_path, "".join(json.dumps(m) + "\n" for m in run.history).encode())
+    write_bytes(run.file(METRICS_FILE), "".join(json.dumps(m) + "\n" for m in run.history).encode())
     earlier = [m["val_loss"] for m in run.history[:-1]]
     best = not earlier or metrics["val_loss"] < min(earlier)
     print(
@@ -82,6 +85,6 @@ def plot_curves(run: Run) -> None:
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
-    with atomic_path(run.curves_path) as tmp:
+    with atomic_path(run.file(CURVES_FILE)) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)

@@ -1,6 +1,7 @@
 """The built-in training parts, registered through the same hooks a third-party plugin uses:
 Adam, AdamW and SGD; constant, one-cycle and cosine schedules; cross-entropy; the flip, shift
-and erase batch augmentations; and the default training loop."""
+and erase batch augmentations; and the default training loop. Adam, the constant schedule,
+cross-entropy and the supervised loop are the parts a recipe gets when it names none."""
 
 from zoo_core import Option, hookimpl
 
@@ -10,18 +11,24 @@ AUGMENT = "zoo_plugins.training.augmentations"
 
 @hookimpl
 def zoo_register_optimizers(register):
-    register("adam", f"{OPTIM}:adam", description="Adam with the recipe's lr and L2 weight_decay.")
+    register(
+        "adam", f"{OPTIM}:adam", description="Adam with the recipe's lr and L2 weight_decay.", default=True
+    )
     register("adamw", f"{OPTIM}:adamw", description="AdamW: Adam with decoupled weight_decay.")
     register(
         "sgd",
         f"{OPTIM}:sgd",
-        description="SGD with the recipe's lr, weight_decay, momentum and nesterov.",
+        description="SGD with the recipe's lr and weight_decay.",
+        options=(
+            Option("momentum", float, 0.9, "SGD's momentum factor.", min=0, validate=_below_one("momentum")),
+            Option("nesterov", bool, False, "Nesterov momentum (needs a momentum > 0)."),
+        ),
     )
 
 
 @hookimpl
 def zoo_register_schedules(register):
-    register("constant", f"{OPTIM}:constant", description="The recipe's lr for every step.")
+    register("constant", f"{OPTIM}:constant", description="The recipe's lr for every step.", default=True)
     register(
         "onecycle",
         f"{OPTIM}:onecycle",
@@ -38,7 +45,19 @@ def zoo_register_losses(register):
     register(
         "cross_entropy",
         f"{OPTIM}:cross_entropy",
-        description="Cross-entropy with the recipe's label_smoothing (hard or soft targets).",
+        description="Cross-entropy (hard or soft targets).",
+        options=(
+            Option(
+                "label_smoothing",
+                float,
+                0.0,
+                "Share of each target spread evenly over the classes.",
+                min=0,
+                validate=_below_one("label_smoothing"),
+                flag="label-smoothing",
+            ),
+        ),
+        default=True,
     )
 
 
@@ -64,4 +83,13 @@ def zoo_register_trainers(register):
         "default",
         "zoo_plugins.training.default:train",
         description="Supervised training: the recipe's loss on each augmented batch, a step per batch.",
+        default=True,
     )
+
+
+def _below_one(name: str):
+    def check(value: float) -> None:
+        if value >= 1:
+            raise ValueError(f"option {name!r} must be below 1, got {value!r}")
+
+    return check

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from zoo_core import Recipe
+from zoo_core import Recipe, ZooError
 
 
 def adam(groups: list[dict[str, Any]], *, recipe: Recipe, options: dict[str, Any]) -> torch.optim.Optimizer:
@@ -19,11 +19,13 @@ def adamw(groups: list[dict[str, Any]], *, recipe: Recipe, options: dict[str, An
 
 
 def sgd(groups: list[dict[str, Any]], *, recipe: Recipe, options: dict[str, Any]) -> torch.optim.Optimizer:
+    if options["nesterov"] and options["momentum"] == 0:
+        raise ZooError(f"recipe {recipe.name!r}: nesterov needs a momentum > 0 (set options momentum)")
     return torch.optim.SGD(
         groups,
         lr=recipe.lr,
-        momentum=recipe.momentum,
-        nesterov=recipe.nesterov,
+        momentum=options["momentum"],
+        nesterov=options["nesterov"],
         weight_decay=recipe.weight_decay,
     )
 
@@ -54,4 +56,4 @@ def cosine(
 
 
 def cross_entropy(*, recipe: Recipe, options: dict[str, Any]) -> nn.Module:
-    return nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
+    return nn.CrossEntropyLoss(label_smoothing=options["label_smoothing"])

@@ -9,7 +9,7 @@ from zoo_core import Option, hookimpl
 def zoo_register_averagers(register):
     register(
         "ema",
-        "zoo_plugins.ema.average:ema",
+        "zoo_plugins.training.ema.average:ema",
         description="Exponential moving average of the weights and batch-norm statistics.",
         options=(
             Option(

@@ -2,21 +2,11 @@
 
 from zoo_core import Recipe, hookimpl
 
+from ..recipes import classic
 from ..shipped_weights import shipped
 
-# The classic course's ResNet run: Fashion-MNIST resized to 96, plain SGD lr 0.05, 10 epochs.
-CLASSIC = Recipe(
-    name="classic",
-    dataset="fashion_mnist",
-    input_size=(96, 96),
-    batch_size=256,
-    optimizer="sgd",
-    lr=0.05,
-    momentum=0.0,
-    weight_decay=0.0,
-    epochs=10,
-    patience=None,
-)
+# The classic course's ResNet run: plain SGD lr 0.05 at 96 pixels.
+CLASSIC = classic(input_size=(96, 96), batch_size=256, lr=0.05)
 
 # DESIGN.md's fast recipe for the small-input ResNet: one-cycle Nesterov SGD, label smoothing,
 # flips and shifts, flip test-time augmentation (0.950 test in 33 s on an H200).
@@ -27,15 +17,13 @@ FAST = Recipe(
     batch_size=512,
     optimizer="sgd",
     lr=0.2,
-    momentum=0.9,
-    nesterov=True,
     weight_decay=5e-4,
     schedule="onecycle",
     epochs=24,
     patience=None,
-    label_smoothing=0.1,
     augment=("flip", "shift"),
     tta=True,
+    options={"momentum": 0.9, "nesterov": True, "label_smoothing": 0.1},
 )
 
 # The default: the fast recipe with random erasing, 80 epochs and a 10% validation split
@@ -47,7 +35,7 @@ ERASE = FAST.replace(name="erase", augment=("flip", "shift", "erase"), epochs=80
 def zoo_register_models(register):
     register(
         "resnet18",
-        "zoo_plugins.resnet.nets:resnet18",
+        "zoo_plugins.architectures.resnet.nets:resnet18",
         params=11_692_520,
         input_size=(224, 224),
         recipe=CLASSIC,
@@ -57,7 +45,7 @@ def zoo_register_models(register):
     )
     register(
         "resnet34",
-        "zoo_plugins.resnet.nets:resnet34",
+        "zoo_plugins.architectures.resnet.nets:resnet34",
         params=21_804_392,
         input_size=(224, 224),
         recipe=CLASSIC,
@@ -67,7 +55,7 @@ def zoo_register_models(register):
     )
     register(
         "resnet18_small",
-        "zoo_plugins.resnet.nets:resnet18_small",
+        "zoo_plugins.architectures.resnet.nets:resnet18_small",
         params=11_171_018,
         num_classes=10,
         in_channels=1,

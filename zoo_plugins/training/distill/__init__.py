@@ -1,6 +1,6 @@
 """Knowledge distillation as a trainer: the student learns from the labels and from a trained
 teacher's softened outputs (Hinton et al., 2015). ``zoo train STUDENT --teacher MODEL:WEIGHTS``
-picks it."""
+(this plugin's shorthand for its ``distill_teacher`` option) picks it."""
 
 from zoo_core import Option, ZooError, get_weights, hookimpl
 
@@ -23,7 +23,7 @@ def check_teacher(reference: str) -> None:
 def zoo_register_trainers(register):
     register(
         "distill",
-        "zoo_plugins.distill.trainer:train",
+        "zoo_plugins.training.distill.trainer:train",
         description="Knowledge distillation: the recipe's loss on the labels plus a KL term towards "
         "a trained teacher's softened outputs.",
         options=(
@@ -34,6 +34,7 @@ def zoo_register_trainers(register):
                 "The teacher as MODEL:WEIGHTS (a tag, a .safetensors file or a bundle folder), "
                 "e.g. resnet18_small:fashion_mnist.",
                 validate=check_teacher,
+                flag="teacher",
             ),
             Option(
                 "distill_temperature",

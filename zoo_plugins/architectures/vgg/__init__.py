@@ -1,20 +1,11 @@
 """VGG-11/13/16/19 from the lesson's block builder."""
 
-from zoo_core import Recipe, hookimpl
+from zoo_core import hookimpl
 
-# The classic course's VGG run: Fashion-MNIST resized to 224, plain SGD lr 0.05, 10 epochs.
-CLASSIC = Recipe(
-    name="classic",
-    dataset="fashion_mnist",
-    input_size=(224, 224),
-    batch_size=128,
-    optimizer="sgd",
-    lr=0.05,
-    momentum=0.0,
-    weight_decay=0.0,
-    epochs=10,
-    patience=None,
-)
+from ..recipes import classic
+
+# The classic course's VGG run: plain SGD lr 0.05 at 224 pixels.
+CLASSIC = classic(input_size=(224, 224), batch_size=128, lr=0.05)
 
 # Parameter counts at 3x224x224 and 1000 classes; vgg16's is the lesson's.
 PARAMS = {"vgg11": 132_863_336, "vgg13": 133_047_848, "vgg16": 138_357_544, "vgg19": 143_667_240}
@@ -25,7 +16,7 @@ def zoo_register_models(register):
     for name, params in PARAMS.items():
         register(
             name,
-            f"zoo_plugins.vgg.nets:{name}",
+            f"zoo_plugins.architectures.vgg.nets:{name}",
             params=params,
             input_size=(224, 224),
             recipe=CLASSIC,

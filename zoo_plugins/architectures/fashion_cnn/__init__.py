@@ -44,7 +44,7 @@ FAST = Recipe(
 def zoo_register_models(register):
     register(
         "fashion_cnn",
-        "zoo_plugins.fashion_cnn.nets:fashion_cnn",
+        "zoo_plugins.architectures.fashion_cnn.nets:fashion_cnn",
         params=421_642,
         num_classes=10,
         in_channels=1,

@@ -1,27 +1,18 @@
 """AlexNet as in the lesson (96-256-384-384-256 convolutions, two 4096 fully connected layers)."""
 
-from zoo_core import Recipe, hookimpl
+from zoo_core import hookimpl
 
-# The classic course's AlexNet run: Fashion-MNIST resized to 224, plain SGD lr 0.01, 10 epochs.
-CLASSIC = Recipe(
-    name="classic",
-    dataset="fashion_mnist",
-    input_size=(224, 224),
-    batch_size=128,
-    optimizer="sgd",
-    lr=0.01,
-    momentum=0.0,
-    weight_decay=0.0,
-    epochs=10,
-    patience=None,
-)
+from ..recipes import classic
+
+# The classic course's AlexNet run: plain SGD lr 0.01 at 224 pixels.
+CLASSIC = classic(input_size=(224, 224), batch_size=128, lr=0.01)
 
 
 @hookimpl
 def zoo_register_models(register):
     register(
         "alexnet",
-        "zoo_plugins.alexnet.nets:alexnet",
+        "zoo_plugins.architectures.alexnet.nets:alexnet",
         params=50_844_008,
         input_size=(224, 224),
         recipe=CLASSIC,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from zoo_core import WeightsInfo, manifest_weights
 
-MANIFEST = Path(__file__).resolve().with_name("manifest.json")
-CHECKOUT_WEIGHTS = MANIFEST.parent.parent / "weights"
+MANIFEST = Path(__file__).resolve().parents[1] / "manifest.json"
+CHECKOUT_WEIGHTS = Path(__file__).resolve().parents[2] / "weights"
 
 
 def shipped(model: str) -> tuple[WeightsInfo, ...]:

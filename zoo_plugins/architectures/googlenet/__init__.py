@@ -1,27 +1,18 @@
 """GoogLeNet with the lesson's Inception blocks (no auxiliary heads)."""
 
-from zoo_core import Recipe, hookimpl
+from zoo_core import hookimpl
 
-# The classic course's GoogLeNet run: Fashion-MNIST resized to 96, plain SGD lr 0.1, 10 epochs.
-CLASSIC = Recipe(
-    name="classic",
-    dataset="fashion_mnist",
-    input_size=(96, 96),
-    batch_size=128,
-    optimizer="sgd",
-    lr=0.1,
-    momentum=0.0,
-    weight_decay=0.0,
-    epochs=10,
-    patience=None,
-)
+from ..recipes import classic
+
+# The classic course's GoogLeNet run: plain SGD lr 0.1 at 96 pixels.
+CLASSIC = classic(input_size=(96, 96), batch_size=128, lr=0.1)
 
 
 @hookimpl
 def zoo_register_models(register):
     register(
         "googlenet",
-        "zoo_plugins.googlenet.nets:googlenet",
+        "zoo_plugins.architectures.googlenet.nets:googlenet",
         params=6_998_552,
         input_size=(224, 224),
         recipe=CLASSIC,

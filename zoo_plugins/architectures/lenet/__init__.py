@@ -31,7 +31,7 @@ def zoo_register_models(register):
     )
     register(
         "lenet5",
-        "zoo_plugins.lenet.nets:lenet5",
+        "zoo_plugins.architectures.lenet.nets:lenet5",
         weights=shipped("lenet5"),
         params=61_706,
         description="LeNet-5: conv5x5(6, pad 2)-tanh-avgpool, conv5x5(16)-tanh-avgpool, "
@@ -41,7 +41,7 @@ def zoo_register_models(register):
     )
     register(
         "lenet5_bn",
-        "zoo_plugins.lenet.nets:lenet5_bn",
+        "zoo_plugins.architectures.lenet.nets:lenet5_bn",
         weights=shipped("lenet5_bn"),
         params=62_158,
         description="LeNet-5 with the lesson's hand-written batch normalization after every "

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from zoo_core import Recipe, hookimpl, training
+from zoo_core import Recipe, WeightsInfo, hookimpl, read_manifest, training
 from zoo_core.models.catalogue import get_recipe
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,3 +74,10 @@ def train_on_two_tones(root: Path) -> tuple[Path, Path]:
     )
     assert report["test_accuracy"] == 1.0
     return folder, root / "run" / "best.safetensors"
+
+
+def shipped_entries() -> list[WeightsInfo]:
+    """The built-in plugins' weights entries, each with its bundle in the checkout's ``weights/``."""
+    from zoo_plugins.architectures.shipped_weights import MANIFEST, shipped
+
+    return [entry for model in sorted({e.model for e in read_manifest(MANIFEST)}) for entry in shipped(model)]

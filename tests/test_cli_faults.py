@@ -24,7 +24,7 @@ from zoo_core.training import Settings
 
 from .helpers import ROOT, train_on_two_tones, two_tone_folder
 
-SHIPPED = ROOT / "weights" / "lenet5-fashion_mnist.safetensors"
+SHIPPED = ROOT / "weights" / "lenet5" / "fashion_mnist" / "model.safetensors"
 
 
 def zoo_process(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

@@ -24,7 +24,7 @@ from zoo_core.store.publish import publish
 
 from .helpers import ROOT, model_plugin
 
-SHIPPED = ROOT / "weights" / "lenet5-fashion_mnist.safetensors"
+SHIPPED = ROOT / "weights" / "lenet5" / "fashion_mnist" / "model.safetensors"
 
 
 def header_with(tmp_path: Path, **fields: str) -> Path:

@@ -73,7 +73,9 @@ def test_publishing_a_tag_again_needs_force_and_keeps_the_first_until_then(run, 
     assert forced.exit_code == 0, forced.output
     (entry,) = read_manifest(hub / "manifest.json")
     assert entry.license == "MIT"
+    assert "| lenet5.mine |" in (hub / "cards.md").read_text()
     assert sorted(str(p.relative_to(hub)) for p in hub.rglob("*")) == [
+        "cards.md",
         "lenet5",
         "lenet5/mine",
         "lenet5/mine/model.safetensors",

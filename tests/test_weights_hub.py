@@ -13,14 +13,14 @@ import pytest
 import torch
 
 import zoo_core as zoo
-from zoo_core import WeightsError, read_manifest, write_manifest
+from zoo_core import WeightsError, write_manifest
 from zoo_core.base.errors import HubError
 from zoo_core.store.hub import hub_weights, locate
-from zoo_plugins.architectures.shipped_weights import CHECKOUT_WEIGHTS, MANIFEST
 
+from .helpers import shipped_entries
 from .hub_server import HubServer
 
-LENET = next(e for e in read_manifest(MANIFEST, files=CHECKOUT_WEIGHTS) if e.model == "lenet5")
+LENET = next(e for e in shipped_entries() if e.model == "lenet5")
 FILE = "/lenet5/mirror/model.safetensors"
 
 

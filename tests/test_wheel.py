@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from zoo_core import read_manifest
-from zoo_plugins.architectures.shipped_weights import CHECKOUT_WEIGHTS, MANIFEST
+from zoo_plugins.architectures.shipped_weights import CHECKOUT_WEIGHTS
 
-from .helpers import ROOT
+from .helpers import ROOT, shipped_entries
 from .hub_server import HubServer
 
 pytestmark = pytest.mark.slow
@@ -96,7 +95,7 @@ def test_an_installed_wheel_fetches_weights_from_a_hub_and_measures_the_cards_ac
     assert no_hub.returncode == 1 and "no hub is set: set ZOO_HUB" in no_hub.stderr
     assert len(no_hub.stderr.strip().splitlines()) == 1
 
-    card = next(e for e in read_manifest(MANIFEST, files=CHECKOUT_WEIGHTS) if e.model == "fashion_cnn")
+    card = next(e for e in shipped_entries() if e.model == "fashion_cnn")
     with HubServer(CHECKOUT_WEIGHTS) as hub:
         result = run("eval", "fashion_cnn", "--weights", "fashion_mnist", "--no-download", ZOO_HUB=hub.url)
         assert result.returncode == 0, result.stderr

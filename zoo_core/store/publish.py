@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from ..base.atomic import write_bytes
 from ..base.errors import HubError, WeightsError
 from ..contract.run import BEST_FILE, REPORT_FILE
 from ..contract.weights_info import WeightsInfo
@@ -20,7 +21,7 @@ from ..host.plugins import model_registry
 from .bundle import WEIGHTS_FILE, write_bundle
 from .download import is_url
 from .hub import cached_file, hub_entries, local_copy
-from .manifest import MANIFEST, read_manifest, write_manifest
+from .manifest import CARDS, MANIFEST, read_manifest, render_cards, write_manifest
 from .paths import hub_copies
 from .weights import read_header, verify
 
@@ -29,8 +30,9 @@ REPORT_KEYS = ("epochs", "best_epoch", "train_seconds", "images_per_second", "de
 
 def publish(run: Path, *, tag: str, to: Path, license: str | None = None, force: bool = False) -> WeightsInfo:
     """Publish the best weights of the finished ``zoo train`` run folder ``run`` as bundle
-    ``TO/MODEL/TAG/`` with the run's recipe and measured test metrics, and add (or, with
-    ``force``, replace) its entry in ``TO/manifest.json``. Returns the new entry."""
+    ``TO/MODEL/TAG/`` with the run's recipe and measured test metrics, add (or, with
+    ``force``, replace) its entry in ``TO/manifest.json`` and write the hub's model cards,
+    ``TO/cards.md``. Returns the new entry."""
     if is_url(str(to)):
         raise HubError(f"zoo publish writes to a folder, not to {to}; publish to a folder, then serve it")
     to = Path(to)
@@ -63,6 +65,7 @@ def publish(run: Path, *, tag: str, to: Path, license: str | None = None, force:
     published = dataclasses.replace(bundle, file=None, url=f"{entry.model}/{tag}/{WEIGHTS_FILE}")
     others = [e for e in entries if (e.model, e.tag) != (entry.model, tag)]
     write_manifest(manifest, [*others, published])
+    write_bytes(to / CARDS, render_cards(read_manifest(manifest)).encode())
     return dataclasses.replace(published, file=bundle.file)
 
 

@@ -1,6 +1,8 @@
-"""The built-in plugins' trained weights: the entries of ``manifest.json``, package data beside
-this module and read as plain JSON so that listing needs no torch. The files themselves are in
-the checkout's ``weights/`` folder; an installed wheel downloads them into the cache."""
+"""The built-in plugins' trained weights: the entries of the repository's ``weights/`` hub (a
+folder of bundles and its ``manifest.json``, written by ``zoo publish RUN --to weights/``). The
+wheel ships the manifest as ``zoo_plugins/manifest.json`` (a link to ``weights/manifest.json`` in
+the checkout), read as plain JSON so that listing needs no torch; a checkout uses the bundles in
+place, an installed wheel downloads them into the cache."""
 
 from __future__ import annotations
 

@@ -77,7 +77,7 @@ def test_the_readme_python_imports_only_from_zoo_core() -> None:
 
 @pytest.mark.parametrize(
     "folder",
-    ["zoo_plugins", "examples/zoo-plugin-example/zoo_plugin_example", "examples/zoo-mixup/zoo_mixup"],
+    ["zoo_plugins", "plugins/zoo-plugin-example/zoo_plugin_example", "plugins/zoo-mixup/zoo_mixup"],
     ids=["built-in", "example", "mixup"],
 )
 def test_plugins_import_only_from_zoo_core(folder) -> None:

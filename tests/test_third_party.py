@@ -15,8 +15,8 @@ from PIL import Image
 from .helpers import ROOT, run_python
 from .hub_server import HubServer
 
-EXAMPLE = ROOT / "examples" / "zoo-plugin-example"
-MIXUP = ROOT / "examples" / "zoo-mixup"
+EXAMPLE = ROOT / "plugins" / "zoo-plugin-example"
+MIXUP = ROOT / "plugins" / "zoo-mixup"
 
 
 def pip_install(package: Path, target: Path) -> Path:

@@ -21,7 +21,7 @@ from .hub_server import HubServer
 pytestmark = pytest.mark.slow
 
 
-def build_wheel(out: Path) -> Path:
+def build_wheel(out: Path, source: Path = ROOT) -> Path:
     subprocess.run(
         [
             sys.executable,
@@ -32,7 +32,7 @@ def build_wheel(out: Path) -> Path:
             "--no-build-isolation",
             "-w",
             str(out),
-            str(ROOT),
+            str(source),
         ],
         check=True,
         capture_output=True,

@@ -7,7 +7,7 @@ import torch
 
 import zoo_core as zoo
 
-# DESIGN.md section 3: parameter counts at the lesson's configurations.
+# The parameter counts of the lesson's networks at the lesson's configurations.
 LESSON_PARAMS = {
     "fashion_cnn": 421_642,
     "lenet5": 61_706,

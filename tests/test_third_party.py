@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import zoo_core
+
 from .helpers import ROOT, run_python
 from .hub_server import HubServer
 
@@ -146,7 +148,7 @@ def test_a_plugin_reusing_a_builtin_name_is_an_error_naming_both(tmp_path) -> No
     assert result.returncode == 1
     assert result.stderr.strip() == (
         "Error: model 'lenet5' is registered by both plugin dupe (zoo-dupe 0.1) and plugin "
-        "lenet (zoo-core 0.1.0); uninstall or disable one of them"
+        f"lenet (zoo-core {zoo_core.__version__}); uninstall or disable one of them"
     )
 
 

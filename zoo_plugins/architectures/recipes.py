@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from zoo_core import Recipe
 
 
@@ -21,3 +23,14 @@ def classic(*, input_size: tuple[int, int], batch_size: int, lr: float) -> Recip
         patience=None,
         options={"momentum": 0.0},
     )
+
+
+def one_cycle(
+    *, name: str, epochs: int, augment: tuple[str, ...] = ("flip", "shift"), **changes: Any
+) -> Recipe:
+    """The small networks' Fashion-MNIST recipe: one-cycle AdamW at 3e-3 with weight decay 5e-4,
+    flips and shifts, flip test-time augmentation, no early stopping; ``changes`` set the rest."""
+    fields: dict[str, Any] = dict(
+        dataset="fashion_mnist", optimizer="adamw", lr=3e-3, weight_decay=5e-4, schedule="onecycle"
+    )
+    return Recipe(**{**fields, **changes}, name=name, epochs=epochs, patience=None, augment=augment, tta=True)

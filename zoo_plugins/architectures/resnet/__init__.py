@@ -8,7 +8,7 @@ from ..shipped_weights import shipped
 # The classic course's ResNet run: plain SGD lr 0.05 at 96 pixels.
 CLASSIC = classic(input_size=(96, 96), batch_size=256, lr=0.05)
 
-# DESIGN.md's fast recipe for the small-input ResNet: one-cycle Nesterov SGD, label smoothing,
+# The reference fast recipe for the small-input ResNet: one-cycle Nesterov SGD, label smoothing,
 # flips and shifts, flip test-time augmentation (0.950 test in 33 s on an H200).
 FAST = Recipe(
     name="fast",

@@ -4,8 +4,10 @@ preprocessing, `zoo predict`, and model cards that match the manifest."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import shutil
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -137,6 +139,65 @@ def test_three_input_channels_adapt_the_first_convolution() -> None:
     rgb = zoo.create_model("fashion_cnn", weights=True, in_channels=3).eval()
     x = torch.randn(2, 1, 28, 28)
     torch.testing.assert_close(rgb(x.repeat(1, 3, 1, 1)), gray(x), atol=1e-4, rtol=1e-4)
+
+
+class TwoPaths(torch.nn.Module):
+    """A network whose first Conv2d in module order is not the one that sees the input, and whose
+    last Linear is not its classifier: only what it declares can say which layers adapt."""
+
+    def __init__(self, *, num_classes: int = 10, in_channels: int = 1, declare: str = "own") -> None:
+        super().__init__()
+        self.side = torch.nn.Conv2d(4, 4, 1)  # registered first, used second
+        self.stem = torch.nn.Conv2d(in_channels, 4, 3, padding=1)
+        self.head = torch.nn.Linear(4, num_classes)
+        self.probe = torch.nn.Linear(4, 4)  # registered last, used before the classifier
+        if declare == "own":
+            self.first_conv, self.classifier_layer = "stem", "head"
+        elif declare == "timm":
+            self.pretrained_cfg = {"first_conv": "stem", "classifier": "head"}
+        elif declare == "wrong":
+            self.first_conv, self.classifier_layer = "stem.conv", "head"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.probe(self.side(self.stem(x)).mean((2, 3))))
+
+
+@pytest.mark.parametrize("declare", ["own", "timm"])
+def test_adaptation_reads_the_layers_a_model_declares(fresh_plugins, tmp_path, declare) -> None:
+    builder = functools.partial(TwoPaths, declare=declare)
+    plugins.get_host().register(model_plugin("twopaths", builder, params=130), "twopaths")
+    trained = zoo.create_model("twopaths")
+    path = tmp_path / "twopaths.safetensors"
+    zoo.save_weights(trained.state_dict(), path, {})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        with pytest.warns(UserWarning, match=r"the classifier \(head.weight, head.bias\) was re-initialised"):
+            adapted = zoo.create_model("twopaths", weights=path, in_channels=3, num_classes=4)
+    assert adapted.stem.weight.shape == (4, 3, 3, 3) and adapted.head.weight.shape == (4, 4)
+    assert torch.equal(adapted.side.weight, trained.side.weight)
+    assert torch.equal(adapted.probe.weight, trained.probe.weight)
+
+
+def test_a_declared_layer_that_the_model_lacks_is_one_clear_error(fresh_plugins, tmp_path) -> None:
+    builder = functools.partial(TwoPaths, declare="wrong")
+    plugins.get_host().register(model_plugin("wrong", builder, params=130), "wrong")
+    path = tmp_path / "wrong.safetensors"
+    zoo.save_weights(zoo.create_model("wrong").state_dict(), path, {})
+    with pytest.raises(WeightsError, match=r"TwoPaths declares first_conv 'stem\.conv', which is not one"):
+        zoo.create_model("wrong", weights=path, in_channels=3)
+
+
+def test_a_model_that_declares_nothing_has_its_layers_guessed_with_a_deprecation_warning(
+    fresh_plugins, tmp_path
+) -> None:
+    builder = functools.partial(TwoPaths, declare="nothing")
+    plugins.get_host().register(model_plugin("guessed", builder, params=130), "guessed")
+    path = tmp_path / "guessed.safetensors"
+    zoo.save_weights(zoo.create_model("guessed").state_dict(), path, {})
+    first = r"TwoPaths declares no first_conv; the first Conv2d \(side\)"
+    guessed = pytest.warns(DeprecationWarning, match=first)
+    with guessed, pytest.raises(WeightsError, match="the weights do not fit guessed"):
+        zoo.create_model("guessed", weights=path, in_channels=3)
 
 
 def test_weights_transforms_turn_any_picture_into_the_expected_input() -> None:

@@ -13,6 +13,7 @@ from torch import nn
 
 import zoo_core as zoo
 from zoo_core import Option, RecipeError, hookimpl, load_weights
+from zoo_core.cli.train import apply_shorthands
 from zoo_core.host import plugins
 from zoo_core.host.entries import PART_KINDS
 from zoo_core.host.training_parts import resolve_parts
@@ -326,3 +327,24 @@ def test_a_trainer_that_returns_no_report_is_named(tmp_path, fresh_plugins) -> N
     with pytest.raises(zoo.ZooError, match=r"trainer 'wrong' .* returned NoneType, not the report"):
         train("lenet5", recipe, Settings(device="cpu", subset=100), out=tmp_path / "run", progress=False)
     assert not (tmp_path / "run").exists()
+
+
+class Shorthands:
+    """A trainer whose option claims `zoo train --teacher`, which the distill trainer has."""
+
+    @hookimpl
+    def zoo_register_trainers(self, register):
+        option = Option("mine_teacher", str, "", "Another teacher.", flag="teacher")
+        register("mine", "zoo_plugins.training.default:train", description="Mine.", options=(option,))
+
+
+def test_a_plugins_shorthand_picks_its_part_and_two_claims_are_one_error(fresh_plugins, zoo_cli) -> None:
+    teacher = "resnet18_small:fashion_mnist"
+    overrides, options = {"trainer": None}, {}
+    apply_shorthands({"shorthand_distill_teacher": teacher}, overrides, options)
+    assert overrides == {"trainer": "distill"} and options == {"distill_teacher": teacher}
+    plugins.get_host().register(Shorthands(), "shorthands")
+    result = zoo_cli("train", "--help")
+    assert result.exit_code == 1
+    assert "zoo train --teacher is claimed by trainer distill (plugin distill" in result.output
+    assert "and trainer mine (plugin shorthands" in result.output

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 import zoo_core as zoo
-from zoo_core import Option, RecipeError, hookimpl, load_weights
+from zoo_core import Option, RecipeError, ZooError, hookimpl, load_weights
 from zoo_core.cli.train import apply_shorthands
 from zoo_core.host import plugins
 from zoo_core.host.entries import PART_KINDS
@@ -341,8 +341,12 @@ class Shorthands:
 def test_a_plugins_shorthand_picks_its_part_and_two_claims_are_one_error(fresh_plugins, zoo_cli) -> None:
     teacher = "resnet18_small:fashion_mnist"
     overrides, options = {"trainer": None}, {}
-    apply_shorthands({"shorthand_distill_teacher": teacher}, overrides, options)
+    lesson = zoo.get_recipe("lenet5", "lesson")  # its trainer is the default one
+    apply_shorthands({"shorthand_distill_teacher": teacher}, overrides, options, lesson)
     assert overrides == {"trainer": "distill"} and options == {"distill_teacher": teacher}
+    own = lesson.replace(name="own", trainer="halfsteps")  # a recipe's own trainer is not replaced
+    with pytest.raises(ZooError, match="recipe 'own' trains with the trainer halfsteps; add --trainer"):
+        apply_shorthands({"shorthand_distill_teacher": teacher}, {"trainer": None}, {}, own)
     plugins.get_host().register(Shorthands(), "shorthands")
     result = zoo_cli("train", "--help")
     assert result.exit_code == 1

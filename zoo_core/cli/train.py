@@ -12,10 +12,12 @@ import click
 
 from ..base.errors import PluginError, ZooError
 from ..contract.interfaces import Option
+from ..contract.recipe import Recipe
 from ..contract.run import Run
 from ..host.entries import PART_KINDS, PartSpec
 from ..host.plugins import part_registry
-from ..models.catalogue import get_recipe
+from ..host.training_parts import default_part
+from ..models.catalogue import base_recipe, get_recipe
 from .app import WEIGHTS_HELP, PluginCommand, cli, data_source, echo_json, echo_table, option_param
 
 
@@ -62,20 +64,27 @@ def _flagged_options() -> list[tuple[type[PartSpec], PartSpec, Option]]:
 
 
 def apply_shorthands(
-    values: dict[str, object], overrides: dict[str, object], options: dict[str, object]
+    values: dict[str, object], overrides: dict[str, object], options: dict[str, object], base: Recipe
 ) -> None:
-    """The shorthand flags given, as the options they set and the parts they pick; a flag of
-    one part with another part of its kind named is an error saying which to drop."""
+    """The shorthand flags given, as the options they set and the parts they pick. A shorthand
+    replaces the recipe's part of its kind only where that is the kind's default: beside another
+    part, given as a flag or named by the recipe ``base``, it is an error saying what to drop."""
     for kind, spec, option in _flagged_options():
         value = values.get(f"{SHORTHAND_PREFIX}{option.name}")
         if value is None:
             continue
-        field = kind.kind
+        field, default = kind.kind, default_part(kind)
         chosen = overrides.get(field)
         if chosen is not None and chosen != spec.name:
             raise ZooError(
                 f"--{option.flag} belongs to the {field} {spec.name}, but --{field} {chosen} was given; "
                 f"drop one of them"
+            )
+        named = getattr(base, field)
+        if chosen is None and named not in (None, spec.name, default and default.name):
+            raise ZooError(
+                f"--{option.flag} belongs to the {field} {spec.name}, but recipe {base.name!r} trains "
+                f"with the {field} {named}; add --{field} {spec.name} to replace it, or drop --{option.flag}"
             )
         overrides[field] = spec.name
         options[option.name] = value
@@ -94,7 +103,7 @@ def apply_shorthands(
 @click.option("--schedule", help="A registered learning-rate schedule.")
 @click.option("--loss", help="A registered loss.")
 @click.option("--averager", help="A registered weight averager: validate, save and test averaged weights.")
-@click.option("--trainer", help="A registered trainer (default: the one its plugin declares the default).")
+@click.option("--trainer", help="A registered trainer (default: the recipe's, else the declared default).")
 @click.option(
     "--set",
     "settings_",
@@ -225,7 +234,7 @@ def train(
     if not name:
         raise ZooError("name a model to train (see `zoo list`), or give --resume RUN")
     options = parse_options(settings_)
-    apply_shorthands(shorthands, overrides, options)
+    apply_shorthands(shorthands, overrides, options, base_recipe(name, recipe_ref))
     if options:
         overrides["options"] = options
     data_dir, dataset = data_source(data, data_dir)

@@ -25,6 +25,16 @@ def get_model_spec(name: str) -> ModelSpec:
     return model_registry().get(name)
 
 
+def base_recipe(model: str, recipe: str | Path | Recipe | None = None) -> Recipe:
+    """The recipe ``recipe`` names for ``model``, as written: its default, one of its recipes by
+    name, a recipe ``.json`` file, or a :class:`Recipe` itself; no override, no part filled in."""
+    if isinstance(recipe, Recipe):
+        return recipe
+    if recipe is not None and (str(recipe).endswith(".json") or Path(recipe).is_file()):
+        return Recipe.from_file(recipe)
+    return get_model_spec(model).find_recipe(recipe)
+
+
 def get_recipe(model: str, recipe: str | Path | Recipe | None = None, **overrides: Any) -> Recipe:
     """The recipe to train ``model`` with: its default (``recipe=None``), one of its recipes by
     name, a recipe ``.json`` file, or a :class:`Recipe`; then ``overrides`` applied, each named
@@ -32,13 +42,7 @@ def get_recipe(model: str, recipe: str | Path | Recipe | None = None, **override
     stopping; ``augment`` may be a comma-separated string (``"flip,shift"``, or ``"none"``);
     ``options`` are added to the recipe's own. The parts the recipe names (optimizer, schedule,
     loss, augmentations, averager, trainer) must be registered and take its options."""
-    spec = get_model_spec(model)
-    if isinstance(recipe, Recipe):
-        base = recipe
-    elif recipe is not None and (str(recipe).endswith(".json") or Path(recipe).is_file()):
-        base = Recipe.from_file(recipe)
-    else:
-        base = spec.find_recipe(recipe)
+    base = base_recipe(model, recipe)
     changes = {k: v for k, v in overrides.items() if v is not None}
     if isinstance(changes.get("augment"), str):
         text = changes["augment"].strip()

@@ -78,6 +78,8 @@ def test_zoo_0_1_recipe_fields_become_the_options_of_their_parts_with_a_warning(
     with pytest.warns(DeprecationWarning, match=r"write options=\{'momentum': 0.0\} instead"):
         old = Recipe(dataset="fashion_mnist", optimizer="sgd", momentum=0.0, nesterov=False)
     assert old.options == {"momentum": 0.0} and "momentum" not in old.to_dict()
+    with pytest.warns(DeprecationWarning, match="nesterov are options"):
+        assert old.replace(nesterov=True).options == {"momentum": 0.0, "nesterov": True}
     path = tmp_path / "recipe.json"
     path.write_text(json.dumps({**old.to_dict(), "momentum": 0.9, "label_smoothing": 0.1}))
     with pytest.warns(DeprecationWarning, match="momentum, label_smoothing are options of the parts"):

@@ -125,8 +125,9 @@ class Recipe:
             fail(f"lr_features (the features' share of lr) must be a number >= 0, got {self.lr_features!r}")
 
     def replace(self, **changes: Any) -> Recipe:
-        """A copy with some fields changed, checked like a new recipe."""
-        _check_keys(changes, self.name)
+        """A copy with some fields changed, checked like a new recipe (zoo 0.1's fields that are
+        options now are moved there, with a warning)."""
+        _check_keys({k: v for k, v in changes.items() if k not in OLD_FIELDS}, self.name)
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:

@@ -78,9 +78,9 @@ def main() -> None:
     import zoo_core as zoo
     from zoo_core.store.download import fetch
     from zoo_core.store.hub import hub_weights, locate
-    from zoo_plugins.architectures.shipped_weights import CHECKOUT_WEIGHTS, MANIFEST
+    from zoo_plugins.architectures.shipped_weights import MANIFEST, shipped
 
-    entries = {e.model: e for e in zoo.read_manifest(MANIFEST, files=CHECKOUT_WEIGHTS)}
+    entries = {model: shipped(model)[0] for model in sorted({e.model for e in zoo.read_manifest(MANIFEST)})}
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(scratch)],
@@ -92,7 +92,8 @@ def main() -> None:
         hub.mkdir()
         offered = []
         for entry in entries.values():
-            shutil.copyfile(entry.file, hub / entry.file.name)
+            (hub / entry.url).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(entry.file, hub / entry.url)
             offered.append(dataclasses.replace(entry, tag="bench", file=None))
         zoo.write_manifest(hub / "manifest.json", offered)
         base = f"http://127.0.0.1:{port}/hub/"
@@ -105,7 +106,7 @@ def main() -> None:
         )
         for name in ("fashion_cnn", "resnet18_small"):
             entry = entries[name]
-            url, size = base + entry.file.name, entry.file.stat().st_size
+            url, size = base + entry.url, entry.file.stat().st_size
             plain = median_time(functools.partial(urllib_read, url, scratch / "plain"), args.repeat)
             pull = functools.partial(
                 pulled, fetch, url, scratch / "ours", sha256=entry.sha256, what=name, progress=False

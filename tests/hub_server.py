@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import unquote, urlsplit
 
 
 @dataclass
@@ -47,7 +48,7 @@ class HubServer:
             def do_GET(self) -> None:
                 request = Request(self.path, self.headers.get("Range"))
                 hub.requests.append(request)
-                path = (hub.folder / self.path.lstrip("/")).resolve()
+                path = (hub.folder / unquote(urlsplit(self.path).path).lstrip("/")).resolve()
                 if not path.is_file() or hub.folder not in path.parents:
                     self.send_error(404)
                     return

@@ -52,6 +52,15 @@ def holding_shipped(out: Path, *, mode: int | None = None) -> Path:
     return out
 
 
+def finished_run(scratch: Path) -> Path:
+    """A run folder as a finished `zoo train` leaves it, as far as `zoo publish` reads one."""
+    run = scratch / "finished"
+    run.mkdir()
+    (run / "best.safetensors").write_bytes(SHIPPED.read_bytes())
+    (run / "report.json").write_text('{"test_accuracy": 0.9, "test_loss": 0.3}')
+    return run
+
+
 def run_folder(out: Path, checkpoint: bytes | None = None) -> Path:
     """A run folder as `zoo train` starts one; with ``checkpoint``, that file's bytes too."""
     run = Run.create("lenet5", zoo.get_recipe("lenet5"), asdict(Settings()), out / "run", out)
@@ -216,6 +225,21 @@ FAULTS = [
         "--set without a value",
         lambda d, out: ["train", "lenet5", "--set", "ema_decay", "--out", str(out / "run")],
         "--set takes OPTION=VALUE (an option of one of the recipe's parts), got 'ema_decay'",
+    ),
+    Fault(
+        "a tag that climbs out of the hub",
+        lambda d, out: ["publish", str(finished_run(d)), "--tag", "../../x", "--to", str(out / "hub")],
+        "weights field 'tag' must be 1 to 64 printable characters, not starting with a dot",
+    ),
+    Fault(
+        "a tag that nests one bundle in another",
+        lambda d, out: ["publish", str(finished_run(d)), "--tag", "a/b", "--to", str(out / "hub"), "--force"],
+        "weights field 'tag' must be 1 to 64 printable characters",
+    ),
+    Fault(
+        "a tag with a newline",
+        lambda d, out: ["publish", str(finished_run(d)), "--tag", "a\nb", "--to", str(out / "hub")],
+        "weights field 'tag' must be 1 to 64 printable characters",
     ),
     Fault(
         "a plugin's shorthand beside another part of its kind",

@@ -122,6 +122,20 @@ API_FAULTS: list[tuple[str, Callable[[Path, Path], object], str]] = [
         "or a URL, got '/etc/passwd'",
     ),
     (
+        "a hub entry whose tag climbs out of the cache",
+        lambda d, out: hub_entries(
+            str(manifest(d, json.dumps({"weights": [{**BUNDLE, "tag": "../../../evil"}]})).parent)
+        ),
+        "entry lenet5.../../../evil: weights field 'tag' must be 1 to 64 printable characters",
+    ),
+    (
+        "a hub entry whose model name is a path",
+        lambda d, out: hub_entries(
+            str(manifest(d, json.dumps({"weights": [{**BUNDLE, "model": "../x"}]})).parent)
+        ),
+        "weights field 'model' must be a registered model's name: lowercase letters",
+    ),
+    (
         "a hub whose manifest is not JSON",
         lambda d, out: hub_entries(str(manifest(d, "{").parent)),
         "manifest.json is not a weights manifest",

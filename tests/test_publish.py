@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,9 +12,11 @@ import torch
 
 import zoo_core as zoo
 from zoo_core import read_manifest
+from zoo_core.store.publish import publish
 from zoo_core.store.weights import file_sha256
 
 from .helpers import ROOT, run_python
+from .hub_server import HubServer
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +79,7 @@ def test_publishing_a_tag_again_needs_force_and_keeps_the_first_until_then(run, 
     assert entry.license == "MIT"
     assert "| lenet5.mine |" in (hub / "cards.md").read_text()
     assert sorted(str(p.relative_to(hub)) for p in hub.rglob("*")) == [
+        ".publish.lock",  # filelock's file, kept: removing a lock file races with its next taker
         "cards.md",
         "lenet5",
         "lenet5/mine",
@@ -88,3 +93,47 @@ def test_the_logged_learning_rate_is_the_one_the_last_step_used(run) -> None:
     """One-cycle read after its last step gives a rate past the schedule's end (negative, once)."""
     (epoch,) = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert 0 < epoch["lr"] < 0.003  # the recipe's peak; the single epoch ends near the floor
+
+
+@pytest.mark.parametrize("tag", ["../../escaped", ".", "a/b", "line\nbreak", ".hidden", "x" * 65])
+def test_a_tag_that_could_leave_its_folder_is_refused_before_anything_is_written(run, tmp_path, tag):
+    hub = tmp_path / "deep" / "hub"
+    with pytest.raises(zoo.WeightsError, match="weights field 'tag' must be 1 to 64 printable characters"):
+        publish(run, tag=tag, to=hub)
+    assert not (tmp_path / "deep").exists() and not (tmp_path / "escaped").exists()
+
+
+def test_the_readme_round_trip_works_with_any_tag_over_http(run, tmp_path, zoo_cli, monkeypatch) -> None:
+    hub, tag = tmp_path / "my hub", "café v1#beta"
+    assert zoo_cli("publish", str(run), "--tag", tag, "--to", str(hub)).exit_code == 0
+    with HubServer(tmp_path) as server:
+        pulled = zoo_cli("pull", "lenet5", "--weights", tag, "--hub", server.url + "my hub/")
+        assert pulled.exit_code == 0, pulled.output
+        assert any("caf%C3%A9%20v1%23beta" in r.path for r in server.requests)
+        monkeypatch.setenv("ZOO_HUB", server.url + "my hub/")
+        fetched = len(server.requests)
+        model = zoo.create_model("lenet5", weights=tag)  # from the cache: the server sees no new file
+        assert not [r for r in server.requests[fetched:] if r.path.endswith(".safetensors")]
+    bundle = hub / "lenet5" / tag
+    assert model.zoo_weights.tag == tag
+    assert model.zoo_weights.sha256 == file_sha256(bundle / "model.safetensors")
+
+
+def test_eight_publishes_at_once_keep_eight_entries_and_leave_nothing_behind(run, tmp_path) -> None:
+    hub = tmp_path / "hub"
+    script = (
+        "import sys; from zoo_core.store.publish import publish; "
+        "from pathlib import Path; publish(Path(sys.argv[1]), tag=sys.argv[2], to=Path(sys.argv[3]))"
+    )
+    processes = [
+        subprocess.Popen([sys.executable, "-c", script, str(run), f"t{i}", str(hub)], stderr=subprocess.PIPE)
+        for i in range(8)
+    ]
+    assert all(p.wait(timeout=300) == 0 for p in processes), [p.stderr.read() for p in processes]
+    entries = read_manifest(hub / "manifest.json")
+    assert sorted(e.tag for e in entries) == [f"t{i}" for i in range(8)]
+    for entry in entries:
+        assert file_sha256(hub / entry.url) == entry.sha256
+    left = sorted(p.name for p in (hub / "lenet5").iterdir())
+    assert left == [f"t{i}" for i in range(8)]  # no staging folder
+    assert sorted(p.name for p in hub.iterdir()) == [".publish.lock", "cards.md", "lenet5", "manifest.json"]

@@ -1,10 +1,40 @@
 """Value checks shared by every schema the zoo validates (recipes, weights, registrations):
-JSON numbers are ints or floats, but a bool is neither, and NaN or infinity is no number."""
+JSON numbers are ints or floats, but a bool is neither, and NaN or infinity is no number; a
+registered name and a weights tag each follow one rule, wherever they come in from (a plugin, a
+command line, a hub's manifest, a bundle), since both end up in file and folder names."""
 
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
+
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+NAME_RULE = "lowercase letters, digits and underscores, starting with a letter"
+TAG_RULE = (
+    "1 to 64 printable characters, not starting with a dot or a dash, with no slash, backslash, "
+    "colon or space at either end (e.g. fashion_mnist, v1.2, mine-2026)"
+)
+TAG_FORBIDDEN = re.compile(r"[/\\:]")
+
+
+def is_name(value: Any) -> bool:
+    """A registered name: a model, a dataset, a format, a part (lowercase, digits, underscores)."""
+    return isinstance(value, str) and NAME_PATTERN.match(value) is not None
+
+
+def is_tag(value: Any) -> bool:
+    """A weights tag: one folder and file-name segment that cannot leave the folder it is put in
+    (no separator, no leading dot, so never ``.`` or ``..``), no control character or newline,
+    and short; letters of any script are fine."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= 64
+        and value.isprintable()
+        and value == value.strip()
+        and not value.startswith((".", "-"))
+        and TAG_FORBIDDEN.search(value) is None
+    )
 
 
 def is_int(value: Any) -> bool:

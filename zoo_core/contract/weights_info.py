@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..base.checks import is_number, is_positive_int
+from ..base.checks import NAME_RULE, TAG_RULE, is_name, is_number, is_positive_int, is_tag
 from ..base.errors import WeightsError
 from .recipe import Recipe, RecipeError
 
@@ -232,6 +232,10 @@ def _check(info: WeightsInfo) -> None:
         value = getattr(info, key)
         if (key == "model" or value is not None) and (not isinstance(value, str) or not value):
             fail(key, "must be a non-empty string")
+    if not is_name(info.model):
+        fail("model", f"must be a registered model's name: {NAME_RULE}")
+    if info.tag is not None and not is_tag(info.tag):
+        fail("tag", f"must be {TAG_RULE}")
     for key in ("num_classes", "in_channels", "params", "size"):
         value = getattr(info, key)
         if (key not in ("params", "size") or value is not None) and not is_positive_int(value):

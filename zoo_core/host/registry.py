@@ -10,15 +10,12 @@ from __future__ import annotations
 import fnmatch
 import importlib
 import inspect
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
+from ..base.checks import NAME_RULE, is_name
 from ..base.errors import PluginError, UnknownModelError, did_you_mean
-
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
-NAME_RULE = "lowercase letters, digits and underscores, starting with a letter"
 
 
 @dataclass(frozen=True)
@@ -144,7 +141,7 @@ def registrar(kind: str, entry: type[E], origin: PluginOrigin, staged: list[E]) 
         except TypeError as exc:
             raise refused(exc) from None
         bound.apply_defaults()
-        if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        if not is_name(name):
             raise refused(f"a {kind} name must be {NAME_RULE}")
         if not callable(bound.arguments[target_name]) and not is_reference(bound.arguments[target_name]):
             raise refused(f"{target_name} must be a callable or a 'module:function' string")

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from http.client import HTTPException, HTTPResponse
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from ..base.errors import HubError
 from ..base.version import __version__
@@ -32,14 +32,21 @@ TIMEOUT = 30.0  # seconds without a byte before a transfer counts as cut
 BLOCK = 1 << 20
 
 
+# what stays as it is when a hub's address is encoded: the URL syntax and existing escapes
+URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
+
+
 def is_url(location: str) -> bool:
     return urlsplit(location).scheme in ("http", "https", "file")
 
 
 def join(base: str, relative: str) -> str:
-    """``relative`` (a manifest's ``url``) under the hub ``base`` (a URL or a folder)."""
+    """``relative`` (a manifest's ``url``, a path: ``MODEL/TAG/model.safetensors``) under the hub
+    ``base`` (a URL or a folder). In a URL both are percent-encoded, so a tag such as
+    ``v1#beta``, ``my tag`` or ``café`` and a hub path with a space reach the server as
+    themselves; escapes already in ``base`` are kept."""
     if is_url(base):
-        return urljoin(base.rstrip("/") + "/", relative)
+        return urljoin(quote(base, safe=URL_SAFE).rstrip("/") + "/", quote(relative, safe="/"))
     return str(Path(base) / relative)
 
 

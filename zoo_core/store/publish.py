@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 from ..base.atomic import write_bytes
 from ..base.errors import HubError, WeightsError
 from ..contract.run import BEST_FILE, REPORT_FILE
@@ -24,6 +26,9 @@ from .hub import cached_file, hub_entries, local_copy
 from .manifest import CARDS, MANIFEST, read_manifest, render_cards, write_manifest
 from .paths import hub_copies
 from .weights import read_header, verify
+
+LOCK_FILE = ".publish.lock"
+LOCK_SECONDS = 600  # another publish writing a large bundle holds the lock that long at most
 
 REPORT_KEYS = ("epochs", "best_epoch", "train_seconds", "images_per_second", "device")
 
@@ -58,14 +63,31 @@ def publish(run: Path, *, tag: str, to: Path, license: str | None = None, force:
         extra={**info.extra, "training_report": {k: report[k] for k in REPORT_KEYS if k in report}},
     )
     manifest = to / MANIFEST
+    to.mkdir(parents=True, exist_ok=True)
+    # The manifest is read, changed and written back: one publisher at a time, on this machine or
+    # any other that shares the folder (filelock's lock file, as huggingface_hub's cache uses).
+    try:
+        with FileLock(to / LOCK_FILE, timeout=LOCK_SECONDS):
+            return _publish_locked(to, manifest, best, entry, force=force)
+    except Timeout:
+        raise HubError(
+            f"another publish to {to} held its lock ({LOCK_FILE}) for {LOCK_SECONDS} s; try again"
+        ) from None
+
+
+def _publish_locked(to: Path, manifest: Path, best: Path, entry: WeightsInfo, *, force: bool) -> WeightsInfo:
+    """Publishing's read-modify-write of the manifest, under the hub's lock."""
     entries = read_manifest(manifest)
-    if not force and any(e.model == entry.model and e.tag == tag for e in entries):
+    if not force and any((e.model, e.tag) == (entry.model, entry.tag) for e in entries):
         raise WeightsError(f"{manifest} already has {entry.name}; choose another tag or use --force")
-    bundle = write_bundle(to / entry.model / tag, best, entry, force=force)
-    published = dataclasses.replace(bundle, file=None, url=f"{entry.model}/{tag}/{WEIGHTS_FILE}")
-    others = [e for e in entries if (e.model, e.tag) != (entry.model, tag)]
+    bundle = write_bundle(to / entry.model / str(entry.tag), best, entry, force=force)
+    published = dataclasses.replace(bundle, file=None, url=f"{entry.model}/{entry.tag}/{WEIGHTS_FILE}")
+    others = [e for e in entries if (e.model, e.tag) != (entry.model, entry.tag)]
     write_manifest(manifest, [*others, published])
-    write_bytes(to / CARDS, render_cards(read_manifest(manifest)).encode())
+    kept = read_manifest(manifest)
+    if published not in kept:  # never report an entry that is not there
+        raise HubError(f"{manifest} does not hold {entry.name} after it was written; publish again")
+    write_bytes(to / CARDS, render_cards(kept).encode())
     return dataclasses.replace(published, file=bundle.file)
 
 

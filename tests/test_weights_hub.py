@@ -16,6 +16,7 @@ import zoo_core as zoo
 from zoo_core import WeightsError, write_manifest
 from zoo_core.base.errors import HubError
 from zoo_core.store.hub import hub_weights, locate
+from zoo_core.store.weights import file_sha256
 
 from .helpers import shipped_entries
 from .hub_server import HubServer
@@ -146,3 +147,28 @@ def test_a_tag_no_hub_has_names_the_registered_tags(hub, home, monkeypatch) -> N
         WeightsError, match="lenet5 has no weights 'imagenet'; its weights tags: fashion_mnist"
     ):
         zoo.create_model("lenet5", weights="imagenet")
+
+
+def test_a_cached_file_damaged_in_place_is_fetched_again_by_pull_and_by_a_load(
+    hub, home, zoo_cli, monkeypatch
+) -> None:
+    monkeypatch.setenv("ZOO_HUB", hub.url)
+    pull = ("pull", "lenet5", "--weights", "mirror", "--hub", hub.url, "--no-progress")
+    assert zoo_cli(*pull).exit_code == 0
+    for again in ("pull", "load"):
+        path = cached(home)
+        before = path.stat()
+        data = bytearray(path.read_bytes())
+        data[-100] ^= 0x01  # one bit, in the tensors
+        path.write_bytes(bytes(data))
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # as if nothing had changed
+        if again == "pull":  # the sequence; a load is given no hint
+            verified = zoo_cli("weights", "verify")
+            assert verified.exit_code == 1 and "fails its sha256 check" in verified.output
+        fetched = len([r for r in hub.requests if r.path == FILE])
+        if again == "pull":
+            assert zoo_cli(*pull).exit_code == 0
+        else:
+            zoo.create_model("lenet5", weights="mirror")
+        assert len([r for r in hub.requests if r.path == FILE]) == fetched + 1
+        assert file_sha256(cached(home)) == LENET.sha256

@@ -68,26 +68,34 @@ def file_sha256(path: str | Path) -> str:
 def verify(info: WeightsInfo, *, recheck: bool = False) -> None:
     """Refuse weights whose file is missing or whose sha256 differs from the recorded one.
 
-    A file whose size and modification time are those it had when it last passed is not hashed
-    again (``recheck`` hashes it anyway), so loading cached weights costs no more than reading
-    them; ``zoo weights verify`` re-hashes every file.
+    A file whose size, modification time and inode change time are those it had when it last
+    passed is not hashed again (``recheck`` hashes it anyway), so loading cached weights costs no
+    more than reading them; ``zoo weights verify`` re-hashes every file. The change time is the
+    kernel's: a file edited in place and given back its old modification time is hashed again,
+    and one that fails is forgotten, so no later load takes it on trust.
     """
     if info.file is None or info.sha256 is None:
         raise WeightsError(f"{info.name} records no file and sha256 to check")
     if not info.file.is_file():
         raise WeightsError(f"weights file {info.file} of {info.name} is missing")
     stat = info.file.stat()
-    key, seen = str(info.file.resolve()), [stat.st_size, stat.st_mtime_ns, info.sha256]
+    key, seen = str(info.file.resolve()), [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, info.sha256]
     memo = _read_memo()
     if not recheck and memo.get(key) == seen:
         return
     digest = file_sha256(info.file)
     if digest != info.sha256:
+        if memo.pop(key, None) is not None:
+            _write_memo(memo)
         raise WeightsError(
             f"{info.file} fails its sha256 check (expected {info.sha256[:12]}..., file {digest[:12]}...): "
             "it is corrupted or was changed; restore it or download it again"
         )
     memo[key] = seen
+    _write_memo(memo)
+
+
+def _write_memo(memo: dict[str, list]) -> None:
     try:
         _memo_path().parent.mkdir(parents=True, exist_ok=True)
         write_json(_memo_path(), memo)
@@ -100,7 +108,7 @@ def _memo_path() -> Path:
 
 
 def _read_memo() -> dict[str, list]:
-    """Files that passed their sha256 check, by path: [size, mtime_ns, sha256] at that time."""
+    """Files that passed their sha256 check, by path: [size, mtime_ns, ctime_ns, sha256] then."""
     try:
         memo = json.loads(_memo_path().read_text())
     except (OSError, ValueError):

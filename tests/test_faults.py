@@ -136,6 +136,13 @@ API_FAULTS: list[tuple[str, Callable[[Path, Path], object], str]] = [
         "weights field 'model' must be a registered model's name: lowercase letters",
     ),
     (
+        "a manifest holding one model and tag twice",
+        lambda d, out: zoo.read_manifest(
+            manifest(d, json.dumps({"weights": [{**BUNDLE, "tag": "a"}, {**BUNDLE, "tag": "a", "size": 2}]}))
+        ),
+        "lists lenet5.a more than once; a manifest holds one entry per model and tag",
+    ),
+    (
         "a hub whose manifest is not JSON",
         lambda d, out: hub_entries(str(manifest(d, "{").parent)),
         "manifest.json is not a weights manifest",

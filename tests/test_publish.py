@@ -137,3 +137,13 @@ def test_eight_publishes_at_once_keep_eight_entries_and_leave_nothing_behind(run
     left = sorted(p.name for p in (hub / "lenet5").iterdir())
     assert left == [f"t{i}" for i in range(8)]  # no staging folder
     assert sorted(p.name for p in hub.iterdir()) == [".publish.lock", "cards.md", "lenet5", "manifest.json"]
+
+
+def test_a_publish_sweeps_what_a_killed_one_left_in_the_hub(run, tmp_path) -> None:
+    hub = tmp_path / "hub"
+    publish(run, tag="first", to=hub)
+    stale = hub / "lenet5" / ".second.k1ll3d.tmp"  # as a SIGKILLed publish leaves its staging folder
+    stale.mkdir()
+    (stale / "model.safetensors").write_bytes(b"half a file")
+    publish(run, tag="third", to=hub)
+    assert sorted(p.name for p in (hub / "lenet5").iterdir()) == ["first", "third"]

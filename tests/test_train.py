@@ -59,6 +59,13 @@ def trained(tmp_path_factory) -> Path:
     return cwd / "run"
 
 
+def test_progress_bars_are_drawn_on_a_terminal_only(tmp_path) -> None:
+    """A run whose stderr goes to a file (a CI log) gets its epoch lines and no bar frames."""
+    result = zoo_run("train", "lenet5", "--epochs", "2", "--subset", "600", "--out", "run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "\r" not in result.stderr and "step/s" not in result.stderr
+
+
 def test_a_short_run_learns_and_writes_its_run_folder(trained) -> None:
     report = json.loads((trained / "report.json").read_text())
     assert report["test_accuracy"] > 0.6  # chance is 0.1

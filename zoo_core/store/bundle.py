@@ -20,6 +20,7 @@ from .manifest import entry_row
 from .weights import load_weights, save_weights
 
 WEIGHTS_FILE = "model.safetensors"
+STAGING_GLOB = ".*.tmp"  # a bundle being written (or one a killed writer left), and one being replaced
 INFO_FILE = "zoo.json"
 
 
@@ -74,7 +75,7 @@ def _swap_in(staging: Path, folder: Path) -> None:
     """Move the finished ``staging`` folder to ``folder``, replacing an old one."""
     old = None
     if folder.exists():
-        old = folder.with_name(f".{folder.name}.{os.getpid()}.old")
+        old = folder.with_name(f".{folder.name}.{os.getpid()}.old.tmp")
         os.replace(folder, old)
     os.replace(staging, folder)
     if old is not None:

@@ -37,7 +37,14 @@ def read_manifest(path: Path, *, files: Path | None = None, hub: str | None = No
             raise TypeError("'weights' must be a list and 'hub' a string")
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
         raise WeightsError(f"{path} is not a weights manifest: {type(exc).__name__}: {exc}") from None
-    return [_entry(path, i, entry, files or path.parent, base) for i, entry in enumerate(entries)]
+    found = [_entry(path, i, entry, files or path.parent, base) for i, entry in enumerate(entries)]
+    names = [e.name for e in found]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise WeightsError(
+            f"{path} lists {twice[0]} more than once; a manifest holds one entry per model and tag"
+        )
+    return found
 
 
 def _entry(path: Path, index: int, entry: object, files: Path, hub: str | None) -> WeightsInfo:

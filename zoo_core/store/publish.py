@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -20,7 +21,7 @@ from ..base.errors import HubError, WeightsError
 from ..contract.run import BEST_FILE, REPORT_FILE
 from ..contract.weights_info import WeightsInfo
 from ..host.plugins import model_registry
-from .bundle import WEIGHTS_FILE, write_bundle
+from .bundle import STAGING_GLOB, WEIGHTS_FILE, write_bundle
 from .download import is_url
 from .hub import cached_file, hub_entries, local_copy
 from .manifest import CARDS, MANIFEST, read_manifest, render_cards, write_manifest
@@ -77,6 +78,7 @@ def publish(run: Path, *, tag: str, to: Path, license: str | None = None, force:
 
 def _publish_locked(to: Path, manifest: Path, best: Path, entry: WeightsInfo, *, force: bool) -> WeightsInfo:
     """Publishing's read-modify-write of the manifest, under the hub's lock."""
+    _sweep_staging(to)
     entries = read_manifest(manifest)
     if not force and any((e.model, e.tag) == (entry.model, entry.tag) for e in entries):
         raise WeightsError(f"{manifest} already has {entry.name}; choose another tag or use --force")
@@ -89,6 +91,14 @@ def _publish_locked(to: Path, manifest: Path, best: Path, entry: WeightsInfo, *,
         raise HubError(f"{manifest} does not hold {entry.name} after it was written; publish again")
     write_bytes(to / CARDS, render_cards(kept).encode())
     return dataclasses.replace(published, file=bundle.file)
+
+
+def _sweep_staging(to: Path) -> None:
+    """Remove the hidden folders a killed publish left in the hub: under the lock, no other
+    publish is writing one."""
+    for folder in to.glob(f"*/{STAGING_GLOB}"):
+        if folder.is_dir() and not folder.is_symlink():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _params(info: WeightsInfo) -> int | None:

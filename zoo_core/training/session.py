@@ -542,8 +542,9 @@ class _Quiet:
 
 
 def _progress(enabled: bool, total: int, state: TrainingState, run: Run) -> tqdm | _Quiet:
-    """A per-epoch progress bar on stderr, or one that shows nothing."""
-    if not enabled:
+    """A per-epoch progress bar on stderr when it is a terminal, or one that shows nothing (a
+    log file gets the epoch lines, not carriage-return frames)."""
+    if not enabled or not sys.stderr.isatty():
         return _Quiet()
     desc = f"epoch {state.epoch}/{run.recipe.epochs}"
     return tqdm(total=total, desc=desc, unit="step", leave=False, file=sys.stderr)

@@ -6,6 +6,8 @@ import dataclasses
 import os
 import shutil
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -172,3 +174,16 @@ def test_a_cached_file_damaged_in_place_is_fetched_again_by_pull_and_by_a_load(
             zoo.create_model("lenet5", weights="mirror")
         assert len([r for r in hub.requests if r.path == FILE]) == fetched + 1
         assert file_sha256(cached(home)) == LENET.sha256
+
+
+def test_eight_pulls_at_once_fetch_the_file_once(hub, home) -> None:
+    script = "import sys; from zoo_core.cli import main; sys.argv = ['zoo', *sys.argv[1:]]; main()"
+    pull = ["pull", "lenet5", "--weights", "mirror", "--hub", hub.url, "--no-progress"]
+    env = {**os.environ, "ZOO_HOME": str(home)}
+    processes = [
+        subprocess.Popen([sys.executable, "-c", script, *pull], env=env, stderr=subprocess.PIPE, text=True)
+        for _ in range(8)
+    ]
+    assert all(p.wait(timeout=300) == 0 for p in processes), [p.stderr.read() for p in processes]
+    assert len([r for r in hub.requests if r.path == FILE]) == 1
+    assert leftovers(home) == [cached(home).name] and file_sha256(cached(home)) == LENET.sha256

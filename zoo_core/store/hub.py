@@ -14,13 +14,17 @@ import dataclasses
 import json
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 from ..base.atomic import write_bytes
 from ..base.errors import HubError, WeightsError
 from ..contract.weights_info import WeightsInfo
 from .download import fetch, is_url, join, read_bytes
 from .manifest import MANIFEST, read_manifest
-from .paths import hub_copy, hub_override, weights_cache
+from .paths import fetch_lock, hub_copy, hub_override, weights_cache
 from .weights import verify
+
+FETCH_LOCK_SECONDS = 3600  # the longest another process may take to fetch one file
 
 
 def cached_file(info: WeightsInfo) -> Path:
@@ -46,14 +50,26 @@ def locate(info: WeightsInfo, *, hub: str | None = None, progress: bool = True) 
         verify(info)
         return info
     cached = dataclasses.replace(info, file=cached_file(info))
-    if cached.file.is_file():
-        try:
-            verify(cached)
-            return cached
-        except WeightsError:
-            cached.file.unlink()  # damaged in the cache: fetch a good copy below
-    fetch(source(info, hub), cached.file, sha256=info.sha256 or "", what=info.name, progress=progress)
-    verify(cached)  # records the check, so the next load does not hash the file again
+    lock = fetch_lock(cached.file)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    # One process fetches a file, the others wait and find it cached (two jobs on one machine,
+    # every rank of `zoo train --nproc N --weights TAG` on an empty cache); filelock, as
+    # huggingface_hub locks its cache.
+    try:
+        with FileLock(lock, timeout=FETCH_LOCK_SECONDS):
+            if cached.file.is_file():
+                try:
+                    verify(cached)
+                    return cached
+                except WeightsError:
+                    cached.file.unlink()  # damaged in the cache: fetch a good copy below
+            fetch(source(info, hub), cached.file, sha256=info.sha256 or "", what=info.name, progress=progress)
+            verify(cached)  # records the check, so the next load does not hash the file again
+    except Timeout:
+        raise HubError(
+            f"{info.name}: another process held {lock} for {FETCH_LOCK_SECONDS} s while fetching it; "
+            "try again, or delete that file if no zoo process is running"
+        ) from None
     return cached
 
 

@@ -9,6 +9,7 @@ environment. Every path under the zoo's cache folder is spelled here and nowhere
         verified.json       the record of checked hashes (size and mtime per file)
         model-facts.json    FLOPs and stages measured per model
         errors/             tracebacks of unexpected errors
+        locks/              one lock file per cached file being fetched, so one process fetches it
 
 ``ZOO_HOME`` moves the whole cache; by default it is the platform's user cache folder
 (``~/.cache/zoo`` on Linux), as torch.hub keeps its files under ``TORCH_HOME``. ``ZOO_HUB``
@@ -70,6 +71,11 @@ def verified_record() -> Path:
 def facts_cache() -> Path:
     """Facts measured on built models (``zoo info``)."""
     return home() / "model-facts.json"
+
+
+def fetch_lock(cached: Path) -> Path:
+    """The lock file taken while ``cached`` (a file in the cache) is fetched."""
+    return home() / "locks" / f"{cached.name}.lock"
 
 
 def error_reports() -> Path:

@@ -5,7 +5,9 @@ output folder, and changes no file that was there. One row per bad input; add ro
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -59,6 +61,24 @@ def finished_run(scratch: Path) -> Path:
     (run / "best.safetensors").write_bytes(SHIPPED.read_bytes())
     (run / "report.json").write_text('{"test_accuracy": 0.9, "test_loss": 0.3}')
     return run
+
+
+def edited_bundle(scratch: Path, **changes: object) -> Path:
+    """lenet5's shipped bundle copied, its zoo.json edited after the fact (the weights untouched)."""
+    folder = scratch / "edited"
+    shutil.copytree(SHIPPED.parent, folder)
+    card = json.loads((folder / "zoo.json").read_text())
+    (folder / "zoo.json").write_text(json.dumps({**card, **changes}))
+    return folder
+
+
+def an_image(scratch: Path) -> Path:
+    Image.new("L", (28, 28), 128).save(scratch / "shirt.png")
+    return scratch / "shirt.png"
+
+
+def renamed_classes(scratch: Path) -> Path:
+    return edited_bundle(scratch, labels=[f"c{i}" for i in range(10)])
 
 
 def run_folder(out: Path, checkpoint: bytes | None = None) -> Path:
@@ -225,6 +245,16 @@ FAULTS = [
         "--set without a value",
         lambda d, out: ["train", "lenet5", "--set", "ema_decay", "--out", str(out / "run")],
         "--set takes OPTION=VALUE (an option of one of the recipe's parts), got 'ema_decay'",
+    ),
+    Fault(
+        "a bundle whose zoo.json renames the classes",
+        lambda d, out: ["predict", "lenet5", str(an_image(d)), "--weights", str(renamed_classes(d))],
+        "zoo.json: labels is ('c0', 'c1'",
+    ),
+    Fault(
+        "a bundle whose zoo.json changes the normalisation",
+        lambda d, out: ["export", "lenet5", "--weights", str(edited_bundle(d, mean=[0.1])), "--out", out],
+        "zoo.json: mean is (0.1,) but the weights file's own header says (0.5,); the bundle was changed",
     ),
     Fault(
         "a tag that climbs out of the hub",

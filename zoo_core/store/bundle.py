@@ -17,9 +17,20 @@ from ..base.atomic import folder_mode, write_json
 from ..base.errors import WeightsError
 from ..contract.weights_info import WeightsInfo
 from .manifest import entry_row
-from .weights import load_weights, save_weights
+from .weights import load_weights, read_header, save_weights
 
 WEIGHTS_FILE = "model.safetensors"
+# the fields of zoo.json that the weights file's header (inside its sha256) must confirm
+UNDER_THE_HASH = (
+    "model",
+    "num_classes",
+    "in_channels",
+    "input_size",
+    "mean",
+    "std",
+    "labels",
+    "interpolation",
+)
 STAGING_GLOB = ".*.tmp"  # a bundle being written (or one a killed writer left), and one being replaced
 INFO_FILE = "zoo.json"
 
@@ -46,7 +57,27 @@ def read_bundle(folder: Path) -> WeightsInfo:
         raise WeightsError(f"{path}: {exc}") from None
     if info.file != folder / WEIGHTS_FILE or info.sha256 is None:
         raise WeightsError(f"{path} must name file {WEIGHTS_FILE!r} and its sha256")
+    if info.file.is_file():
+        _agrees_with_header(path, info)
     return info
+
+
+def _agrees_with_header(path: Path, info: WeightsInfo) -> None:
+    """Refuse a ``zoo.json`` that says other than its weights file's header, which the sha256 it
+    records covers, on what a prediction depends on (classes, labels, input, normalisation)."""
+    header = read_header(info.file)
+    if "model" not in header:
+        return  # a bare state dict: its header records nothing to compare
+    own = WeightsInfo.from_metadata(header, where=str(info.file))
+    for key in UNDER_THE_HASH:
+        if key not in header:
+            continue  # an older file records less; what it records must agree
+        recorded = getattr(own, key)
+        if getattr(info, key) != recorded:
+            raise WeightsError(
+                f"{path}: {key} is {getattr(info, key)!r} but the weights file's own header says "
+                f"{recorded!r}; the bundle was changed after it was written: publish it again"
+            )
 
 
 def write_bundle(folder: Path, weights: Path, info: WeightsInfo, *, force: bool = False) -> WeightsInfo:

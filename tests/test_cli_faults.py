@@ -72,6 +72,14 @@ def edited_bundle(scratch: Path, **changes: object) -> Path:
     return folder
 
 
+def finished_without_checkpoint(out: Path) -> Path:
+    """A run folder holding a finished run's report and weights, its checkpoint deleted."""
+    folder = run_folder(out)
+    (folder / "best.safetensors").write_bytes(SHIPPED.read_bytes())
+    (folder / "report.json").write_text('{"test_accuracy": 0.9}')
+    return folder
+
+
 def an_image(scratch: Path) -> Path:
     Image.new("L", (28, 28), 128).save(scratch / "shirt.png")
     return scratch / "shirt.png"
@@ -255,6 +263,11 @@ FAULTS = [
         "a bundle whose zoo.json changes the normalisation",
         lambda d, out: ["export", "lenet5", "--weights", str(edited_bundle(d, mean=[0.1])), "--out", out],
         "zoo.json: mean is (0.1,) but the weights file's own header says (0.5,); the bundle was changed",
+    ),
+    Fault(
+        "resuming a finished run whose checkpoint was deleted",
+        lambda d, out: ["train", "--resume", str(finished_without_checkpoint(out))],
+        "holds a finished run (its report and weights are there) whose checkpoint is gone",
     ),
     Fault(
         "a tag that climbs out of the hub",

@@ -70,6 +70,11 @@ def resume(
     run = Run.open(directory)
     if model and model != run.model:
         raise ZooError(f"{directory} is a run of {run.model!r}, not {model!r}")
+    if not run.checkpoint_path.is_file() and run.report_path.is_file():
+        raise ZooError(
+            f"{directory} holds a finished run (its report and weights are there) whose checkpoint is "
+            f"gone, so it cannot be resumed; train on in a new run with --weights {run.best_path}"
+        )
     if not run.checkpoint_path.is_file():
         raise ZooError(
             f"{directory} holds a run that stopped before its first checkpoint, so it cannot be resumed; "

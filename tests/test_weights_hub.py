@@ -187,3 +187,14 @@ def test_eight_pulls_at_once_fetch_the_file_once(hub, home) -> None:
     assert all(p.wait(timeout=300) == 0 for p in processes), [p.stderr.read() for p in processes]
     assert len([r for r in hub.requests if r.path == FILE]) == 1
     assert leftovers(home) == [cached(home).name] and file_sha256(cached(home)) == LENET.sha256
+
+
+def test_verify_names_a_damaged_kept_manifest_and_a_cached_file_no_entry_names(hub, home, zoo_cli) -> None:
+    assert zoo_cli("pull", "lenet5", "--weights", "mirror", "--hub", hub.url, "--no-progress").exit_code == 0
+    (kept,) = (home / "hubs").glob("*.json")
+    kept.write_text("{damaged")
+    result = zoo_cli("weights", "verify")
+    assert result.exit_code == 1
+    assert f"{kept} is not a weights manifest" in result.output
+    assert "pull again from that hub" in result.output
+    assert f"{cached(home)} is in the cache but no registered or pulled entry names it" in result.output

@@ -25,7 +25,7 @@ from .bundle import STAGING_GLOB, WEIGHTS_FILE, write_bundle
 from .download import is_url
 from .hub import cached_file, hub_entries, local_copy
 from .manifest import CARDS, MANIFEST, read_manifest, render_cards, write_manifest
-from .paths import hub_copies
+from .paths import hub_copies, weights_cache
 from .weights import read_header, verify
 
 LOCK_FILE = ".publish.lock"
@@ -153,10 +153,17 @@ class Check:
 def verify_local() -> list[Check]:
     """Re-hash every weights file on this machine that an entry names (a registered one, or one
     of a hub this machine pulled from): the checkout's and the cache's copies, ignoring the
-    record of earlier checks."""
+    record of earlier checks. A kept hub manifest that cannot be read, and a cached file that no
+    entry names (so its sha256 is unknown), are failures too, never skipped in silence."""
     registered = [w for name in model_registry().names() for w in model_registry().get(name).weights]
-    pulled = [e for kept in sorted(hub_copies().glob("*.json")) for e in _kept_entries(kept)]
-    checks, seen = [], set()
+    checks, pulled = [], []
+    for kept in sorted(hub_copies().glob("*.json")):
+        try:
+            pulled += [dataclasses.replace(e, file=None) for e in read_manifest(kept)]
+        except WeightsError as exc:
+            problem = f"{exc}; pull again from that hub to replace this copy"
+            checks.append(Check("a kept hub manifest", kept, problem))
+    seen: set[Path] = set()
     for entry in [*registered, *pulled]:
         for path in (entry.file, cached_file(entry)):
             if path is None or not path.is_file() or path in seen:
@@ -167,11 +174,14 @@ def verify_local() -> list[Check]:
                 checks.append(Check(entry.name, path, None))
             except WeightsError as exc:
                 checks.append(Check(entry.name, path, str(exc)))
+    unknown = sorted(set(weights_cache().glob("*.safetensors")) - seen) if weights_cache().is_dir() else []
+    checks += [
+        Check(
+            path.name,
+            path,
+            f"{path} is in the cache but no registered or pulled entry names it, so its sha256 is "
+            "unknown: pull it again (`zoo pull`) or delete it",
+        )
+        for path in unknown
+    ]
     return checks
-
-
-def _kept_entries(kept: Path) -> list[WeightsInfo]:
-    try:
-        return [dataclasses.replace(e, file=None) for e in read_manifest(kept)]
-    except WeightsError:
-        return []

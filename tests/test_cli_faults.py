@@ -265,6 +265,14 @@ FAULTS = [
         "zoo.json: mean is (0.1,) but the weights file's own header says (0.5,); the bundle was changed",
     ),
     Fault(
+        "a run whose validation loss is NaN after its first epoch",
+        lambda d, out: [
+            *("train", "lenet5", "--recipe", "lesson", "--lr", "1e30", "--epochs", "1", "--subset", "600"),
+            *("--out", str(out / "run")),
+        ],
+        "training diverged: the validation loss became nan in epoch 1; lower the learning rate",
+    ),
+    Fault(
         "resuming a finished run whose checkpoint was deleted",
         lambda d, out: ["train", "--resume", str(finished_without_checkpoint(out))],
         "holds a finished run (its report and weights are there) whose checkpoint is gone",

@@ -362,13 +362,9 @@ class TrainingSession:
         seen = int(sums[2].item())
         state.images_seen += seen
         train_loss = sums[0].item() / max(seen, 1)
-        if not math.isfinite(train_loss):
-            kept = f"; the last good checkpoint is in {run.directory}" if state.epoch > 1 else ""
-            raise TrainingDiverged(
-                f"training diverged: the loss became {train_loss} in epoch {state.epoch}; lower the "
-                f"learning rate (now {self.recipe.lr}) or turn off --amp{kept}"
-            )
+        self._check_finite("loss", train_loss)
         val = self.evaluate(self.val_split)
+        self._check_finite("validation loss", val.loss)
         improved = self.observe(val.loss)
         metrics = {
             "epoch": state.epoch,
@@ -382,6 +378,17 @@ class TrainingSession:
         }
         run.history.append(metrics)
         return metrics, improved
+
+    def _check_finite(self, what: str, loss: float) -> None:
+        """Stop a run whose loss is NaN or infinite, before it is recorded or starred as best."""
+        if math.isfinite(loss):
+            return
+        run, epoch = self._run(), self.state.epoch
+        kept = f"; the last good checkpoint is in {run.directory}" if epoch > 1 else ""
+        raise TrainingDiverged(
+            f"training diverged: the {what} became {loss} in epoch {epoch}; lower the learning rate "
+            f"(now {self.recipe.lr}) or turn off --amp{kept}"
+        )
 
     def weights_info(self) -> WeightsInfo:
         """What the run's weights files say about themselves."""

@@ -86,7 +86,8 @@ API_FAULTS: list[tuple[str, Callable[[Path, Path], object], str]] = [
     (
         "a weights header with a malformed field",
         lambda d, out: zoo.create_model("lenet5", weights=header_with(d, input_size="[28]")),
-        "bad.safetensors: weights field 'input_size' must be (height, width) in pixels, got (28,)",
+        "bad.safetensors: weights field 'input_size' must be (height, width) in pixels, each at most 16384, "
+        "got (28,)",
     ),
     (
         "a weights header of an unknown format",
@@ -136,6 +137,11 @@ API_FAULTS: list[tuple[str, Callable[[Path, Path], object], str]] = [
         "weights field 'model' must be a registered model's name: lowercase letters",
     ),
     (
+        "a bundle declaring an input no memory holds",
+        lambda d, out: zoo.create_model("lenet5", weights=bundle(d, {**BUNDLE, "input_size": [10**5] * 2})),
+        "weights field 'input_size' must be (height, width) in pixels, each at most 16384",
+    ),
+    (
         "a manifest holding one model and tag twice",
         lambda d, out: zoo.read_manifest(
             manifest(d, json.dumps({"weights": [{**BUNDLE, "tag": "a"}, {**BUNDLE, "tag": "a", "size": 2}]}))
@@ -160,7 +166,7 @@ API_FAULTS: list[tuple[str, Callable[[Path, Path], object], str]] = [
     (
         "a bundle of another model",
         lambda d, out: zoo.create_model("lenet5", weights=bundle(d, {**BUNDLE, "model": "vgg11"})),
-        "holds weights for 'vgg11', not 'lenet5'",
+        "zoo.json: model is 'vgg11' but the weights file's own header says 'lenet5'",
     ),
     (
         "an empty weights name",

@@ -17,7 +17,8 @@ import torch
 import zoo_core as zoo
 from zoo_core import WeightsError, write_manifest
 from zoo_core.base.errors import HubError
-from zoo_core.store.hub import hub_weights, locate
+from zoo_core.store import download
+from zoo_core.store.hub import hub_entries, hub_weights, locate
 from zoo_core.store.weights import file_sha256
 
 from .helpers import shipped_entries
@@ -198,3 +199,18 @@ def test_verify_names_a_damaged_kept_manifest_and_a_cached_file_no_entry_names(h
     assert f"{kept} is not a weights manifest" in result.output
     assert "pull again from that hub" in result.output
     assert f"{cached(home)} is in the cache but no registered or pulled entry names it" in result.output
+
+
+def test_a_hub_that_sends_more_than_its_manifest_says_fills_nothing(tmp_path, home, monkeypatch) -> None:
+    folder = tmp_path / "liar"
+    (folder / "lenet5" / "mirror").mkdir(parents=True)
+    shutil.copyfile(LENET.file, folder / FILE.lstrip("/"))
+    small = dataclasses.replace(LENET, tag="mirror", file=None, url=FILE.lstrip("/"), size=1000)
+    write_manifest(folder / "manifest.json", [small])
+    with HubServer(folder) as server:
+        with pytest.raises(HubError, match="sent more than the 1,000 bytes its manifest gives; nothing"):
+            locate(hub_weights("lenet5", "mirror", server.url), progress=False)
+        assert leftovers(home) == []
+        monkeypatch.setattr(download, "MAX_MANIFEST", 100)  # an endless manifest meets the same wall
+        with pytest.raises(HubError, match="is larger than 0 MiB, more than any manifest needs"):
+            hub_entries(server.url, refresh=True)

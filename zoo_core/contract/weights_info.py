@@ -222,6 +222,9 @@ def _recipe(value: Any) -> Recipe:
         raise WeightsError(f"weights field 'recipe' is not a valid recipe: {exc}") from None
 
 
+MAX_SIDE = 16384  # pixels: far beyond any classifier's input, far below what exhausts memory
+
+
 def _check(info: WeightsInfo) -> None:
     """Every field's type and range; the first bad one raises a ``WeightsError`` naming it."""
 
@@ -240,8 +243,8 @@ def _check(info: WeightsInfo) -> None:
         value = getattr(info, key)
         if (key not in ("params", "size") or value is not None) and not is_positive_int(value):
             fail(key, "must be a positive integer")
-    if len(info.input_size) != 2 or not all(is_positive_int(v) for v in info.input_size):
-        fail("input_size", "must be (height, width) in pixels")
+    if len(info.input_size) != 2 or not all(is_positive_int(v) and v <= MAX_SIDE for v in info.input_size):
+        fail("input_size", f"must be (height, width) in pixels, each at most {MAX_SIDE}")
     for key in ("mean", "std"):
         value = getattr(info, key)
         if value is None:

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 ATTEMPTS = 3  # a transfer cut this many times in a row is an error; each retry resumes
 TIMEOUT = 30.0  # seconds without a byte before a transfer counts as cut
 BLOCK = 1 << 20
+MAX_MANIFEST = 64 << 20  # bytes: a manifest of this size lists hundreds of thousands of weights
+MAX_FILE = 16 << 30  # bytes: the most a file of unknown size may take (no manifest says otherwise)
 
 
 # what stays as it is when a hub's address is encoded: the URL syntax and existing escapes
@@ -51,23 +53,33 @@ def join(base: str, relative: str) -> str:
 
 
 def read_bytes(location: str, *, what: str) -> bytes:
-    """A small file (a hub's manifest) from a URL or a path; one ``HubError`` line if it fails."""
+    """A small file (a hub's manifest) from a URL or a path, at most ``MAX_MANIFEST`` bytes; one
+    ``HubError`` line if it fails or is larger."""
     _refuse_offline(location, what=what, target=None)
+    limit = MAX_MANIFEST
     path = _local_path(location)
     try:
         if path is not None:
-            return path.read_bytes()
-        with _open(location) as response:
-            return response.read()
+            with open(path, "rb") as handle:
+                data = handle.read(limit + 1)
+        else:
+            with _open(location) as response:
+                data = response.read(limit + 1)
     except FileNotFoundError:
         raise HubError(f"{what}: {location} does not exist") from None
     except (urllib.error.URLError, HTTPException, OSError) as exc:
         raise HubError(f"{what}: {_reason(location, exc)}") from None
+    if len(data) > limit:
+        raise HubError(f"{what}: {location} is larger than {limit >> 20} MiB, more than any manifest needs")
+    return data
 
 
-def fetch(location: str, target: Path, *, sha256: str, what: str, progress: bool = True) -> Path:
+def fetch(
+    location: str, target: Path, *, sha256: str, what: str, size: int | None = None, progress: bool = True
+) -> Path:
     """Download ``location`` to ``target``, resuming a partial download, and keep it only if its
-    sha256 is ``sha256``. Returns ``target``."""
+    sha256 is ``sha256``; a source that sends more than ``size`` bytes (what the manifest says,
+    else a sane limit) is cut off and nothing is kept. Returns ``target``."""
     target.parent.mkdir(parents=True, exist_ok=True)  # ready for a copy placed by hand, too
     _refuse_offline(location, what=what, target=target)
     part = target.with_name(target.name + ".part")
@@ -75,7 +87,9 @@ def fetch(location: str, target: Path, *, sha256: str, what: str, progress: bool
     if path is not None:
         digest = _copy(path, part, what=what, location=location)
     else:
-        digest = _download(location, part, what=what, progress=progress, by_hand=_by_hand(location, target))
+        by_hand = _by_hand(location, target)
+        limit = size or MAX_FILE
+        digest = _download(location, part, what=what, limit=limit, progress=progress, by_hand=by_hand)
     if digest != sha256:
         part.unlink(missing_ok=True)
         raise HubError(
@@ -86,12 +100,17 @@ def fetch(location: str, target: Path, *, sha256: str, what: str, progress: bool
     return target
 
 
-def _download(url: str, part: Path, *, what: str, progress: bool, by_hand: str) -> str:
+def _download(url: str, part: Path, *, what: str, limit: int, progress: bool, by_hand: str) -> str:
     """Fill ``part`` with ``url``'s bytes, resuming from what it holds; retry cut transfers.
     Returns the sha256 of the whole file."""
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            return _transfer(url, part, progress=progress)
+            return _transfer(url, part, limit=limit, progress=progress)
+        except TooLarge:
+            part.unlink(missing_ok=True)
+            raise HubError(
+                f"{what}: {url} sent more than the {limit:,} bytes its manifest gives; nothing was kept"
+            ) from None
         except urllib.error.HTTPError as exc:
             if exc.code == 416:  # the partial file is no prefix of this one: start again
                 part.unlink(missing_ok=True)
@@ -104,7 +123,11 @@ def _download(url: str, part: Path, *, what: str, progress: bool, by_hand: str) 
     raise HubError(f"{what}: {url} could not be downloaded in {ATTEMPTS} attempts")
 
 
-def _transfer(url: str, part: Path, *, progress: bool) -> str:
+class TooLarge(Exception):
+    """A transfer went past the size it may have."""
+
+
+def _transfer(url: str, part: Path, *, limit: int, progress: bool) -> str:
     """One request for the bytes ``part`` lacks; the file's sha256, hashed as it is written."""
     have = part.stat().st_size if part.exists() else 0
     headers = {"Range": f"bytes={have}-"} if have else {}
@@ -115,6 +138,8 @@ def _transfer(url: str, part: Path, *, progress: bool) -> str:
         total = (int(length) if length and length.isdigit() else None, have if resumed else 0)
         with open(part, "ab" if resumed else "wb") as out, _bar(url, total, progress) as bar:
             for block in _blocks(response):
+                if out.tell() + len(block) > limit:
+                    raise TooLarge
                 out.write(block)
                 digest.update(block)
                 bar.update(len(block))

@@ -63,7 +63,14 @@ def locate(info: WeightsInfo, *, hub: str | None = None, progress: bool = True) 
                     return cached
                 except WeightsError:
                     cached.file.unlink()  # damaged in the cache: fetch a good copy below
-            fetch(source(info, hub), cached.file, sha256=info.sha256 or "", what=info.name, progress=progress)
+            fetch(
+                source(info, hub),
+                cached.file,
+                sha256=info.sha256 or "",
+                what=info.name,
+                size=info.size,
+                progress=progress,
+            )
             verify(cached)  # records the check, so the next load does not hash the file again
     except Timeout:
         raise HubError(

@@ -19,16 +19,20 @@ class Request:
     path: str
     range: str | None
     sent: int = 0  # body bytes sent
+    authorization: str | None = None
 
 
 class HubServer:
     """Serve ``folder`` at ``self.url``; ``requests`` lists what was asked, ``cut`` holds paths
-    whose next transfer stops after half of its bytes."""
+    whose next transfer stops after half of its bytes, ``token`` (when set) is the bearer token
+    every request needs (401 without it, 403 with another), ``redirects`` sends a path elsewhere."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder.resolve()
         self.requests: list[Request] = []
         self.cut: set[str] = set()
+        self.token: str | None = None
+        self.redirects: dict[str, str] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -46,8 +50,18 @@ class HubServer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                request = Request(self.path, self.headers.get("Range"))
+                authorization = self.headers.get("Authorization")
+                request = Request(self.path, self.headers.get("Range"), authorization=authorization)
                 hub.requests.append(request)
+                if hub.token is not None and request.authorization != f"Bearer {hub.token}":
+                    self.send_error(401 if request.authorization is None else 403)
+                    return
+                if self.path in hub.redirects:
+                    self.send_response(302)
+                    self.send_header("Location", hub.redirects[self.path])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 path = (hub.folder / unquote(urlsplit(self.path).path).lstrip("/")).resolve()
                 if not path.is_file() or hub.folder not in path.parents:
                     self.send_error(404)

@@ -214,3 +214,27 @@ def test_a_hub_that_sends_more_than_its_manifest_says_fills_nothing(tmp_path, ho
         monkeypatch.setattr(download, "MAX_MANIFEST", 100)  # an endless manifest meets the same wall
         with pytest.raises(HubError, match="is larger than 0 MiB, more than any manifest needs"):
             hub_entries(server.url, refresh=True)
+
+
+def test_a_private_hubs_token_goes_to_its_own_host_only(hub, home, tmp_path, zoo_cli, monkeypatch) -> None:
+    hub.token = "s3cret-token"
+    pull = ("pull", "lenet5", "--weights", "mirror", "--hub", hub.url, "--no-progress")
+    refused = zoo_cli(*pull)
+    assert refused.exit_code == 1 and len(refused.output.strip().splitlines()) == 1
+    assert "answered HTTP 401 Unauthorized: this hub needs a token; set ZOO_HUB_TOKEN" in refused.output
+    (tmp_path / "token").write_text("wrong\n")
+    wrong = zoo_cli(*pull, "--hub-token-file", str(tmp_path / "token"))
+    assert "answered HTTP 403 Forbidden: the token in ZOO_HUB_TOKEN was refused" in wrong.output
+    monkeypatch.setenv("ZOO_HUB_TOKEN", "s3cret-token")
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "lenet5" / "mirror").mkdir(parents=True)
+    shutil.copyfile(LENET.file, elsewhere / FILE.lstrip("/"))
+    with HubServer(elsewhere) as other:
+        hub.redirects[FILE] = other.url.rstrip("/") + FILE  # the file itself lives on another host
+        pulled = zoo_cli(*pull)
+        assert pulled.exit_code == 0, pulled.output
+        assert [r.authorization for r in other.requests] == [None]  # never handed on
+    assert all(r.authorization == "Bearer s3cret-token" for r in hub.requests[-2:])
+    kept = [p for folder in (home, tmp_path / "hub") for p in folder.rglob("*") if p.is_file()]
+    assert not [p for p in kept if "s3cret" in p.name or b"s3cret" in p.read_bytes()]  # no file holds it
+    assert "s3cret" not in refused.output + wrong.output + pulled.output

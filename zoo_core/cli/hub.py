@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -11,6 +12,7 @@ from ..base.tables import human_size
 from ..models.pretrained import get_weights
 from ..store.hub import locate
 from ..store.manifest import metric_text, recipe_summary
+from ..store.paths import HUB_TOKEN_ENV
 from ..store.publish import offers, publish, verify_local
 from .app import cli, echo_json, echo_table
 
@@ -34,10 +36,34 @@ def publish_command(run: Path, tag: str, to: str, license_: str | None, force: b
     )
 
 
+def _token_from_file(ctx: click.Context, param: click.Parameter, path: Path | None) -> None:
+    """``--hub-token-file``: the private hub's bearer token, read from a file so that it never
+    stands on a command line, as ``ZOO_HUB_TOKEN`` for this process."""
+    if path is None:
+        return
+    try:
+        token = path.read_text().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ZooError(f"cannot read the hub token file {path}: {exc}") from None
+    if not token or not token.isprintable():
+        raise ZooError(f"{path} must hold the hub's token on one line, and nothing else")
+    os.environ[HUB_TOKEN_ENV] = token
+
+
+hub_token_option = click.option(
+    "--hub-token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    expose_value=False,
+    callback=_token_from_file,
+    help="A file holding a private hub's bearer token (or set ZOO_HUB_TOKEN); sent to that hub's host only.",
+)
+
+
 @cli.command("pull")
 @click.argument("name")
 @click.option("--weights", "tag", help="The weights tag (default: the model's first).")
 @click.option("--hub", help=HUB_HELP)
+@hub_token_option
 @click.option("--progress/--no-progress", default=True, help="A progress bar on stderr.")
 def pull_command(name: str, tag: str | None, hub: str | None, progress: bool) -> None:
     """Fetch model NAME's weights into the cache (sha256-checked) and print where they are."""
@@ -52,6 +78,7 @@ def weights_group() -> None:
 
 @weights_group.command("list")
 @click.option("--hub", help="List what this hub offers instead of the installed plugins' weights.")
+@hub_token_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def weights_list(hub: str | None, as_json: bool) -> None:
     """The weights the installed plugins (or a hub) offer: size, accuracy, license, and where

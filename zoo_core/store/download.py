@@ -22,7 +22,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 from ..base.errors import HubError
 from ..base.version import __version__
-from .paths import OFFLINE_ENV, offline
+from .paths import OFFLINE_ENV, hub_token, offline
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -52,7 +52,7 @@ def join(base: str, relative: str) -> str:
     return str(Path(base) / relative)
 
 
-def read_bytes(location: str, *, what: str) -> bytes:
+def read_bytes(location: str, *, what: str, hub: str | None = None) -> bytes:
     """A small file (a hub's manifest) from a URL or a path, at most ``MAX_MANIFEST`` bytes; one
     ``HubError`` line if it fails or is larger."""
     _refuse_offline(location, what=what, target=None)
@@ -63,7 +63,7 @@ def read_bytes(location: str, *, what: str) -> bytes:
             with open(path, "rb") as handle:
                 data = handle.read(limit + 1)
         else:
-            with _open(location) as response:
+            with _open(location, hub=hub) as response:
                 data = response.read(limit + 1)
     except FileNotFoundError:
         raise HubError(f"{what}: {location} does not exist") from None
@@ -75,11 +75,19 @@ def read_bytes(location: str, *, what: str) -> bytes:
 
 
 def fetch(
-    location: str, target: Path, *, sha256: str, what: str, size: int | None = None, progress: bool = True
+    location: str,
+    target: Path,
+    *,
+    sha256: str,
+    what: str,
+    size: int | None = None,
+    hub: str | None = None,
+    progress: bool = True,
 ) -> Path:
     """Download ``location`` to ``target``, resuming a partial download, and keep it only if its
     sha256 is ``sha256``; a source that sends more than ``size`` bytes (what the manifest says,
-    else a sane limit) is cut off and nothing is kept. Returns ``target``."""
+    else a sane limit) is cut off and nothing is kept. ``hub``: the hub the file comes from,
+    whose host alone gets ``ZOO_HUB_TOKEN``. Returns ``target``."""
     target.parent.mkdir(parents=True, exist_ok=True)  # ready for a copy placed by hand, too
     _refuse_offline(location, what=what, target=target)
     part = target.with_name(target.name + ".part")
@@ -87,9 +95,10 @@ def fetch(
     if path is not None:
         digest = _copy(path, part, what=what, location=location)
     else:
-        by_hand = _by_hand(location, target)
-        limit = size or MAX_FILE
-        digest = _download(location, part, what=what, limit=limit, progress=progress, by_hand=by_hand)
+        by_hand, limit = _by_hand(location, target), size or MAX_FILE
+        digest = _download(
+            location, part, what=what, limit=limit, hub=hub, progress=progress, by_hand=by_hand
+        )
     if digest != sha256:
         part.unlink(missing_ok=True)
         raise HubError(
@@ -100,12 +109,14 @@ def fetch(
     return target
 
 
-def _download(url: str, part: Path, *, what: str, limit: int, progress: bool, by_hand: str) -> str:
+def _download(
+    url: str, part: Path, *, what: str, limit: int, hub: str | None, progress: bool, by_hand: str
+) -> str:
     """Fill ``part`` with ``url``'s bytes, resuming from what it holds; retry cut transfers.
     Returns the sha256 of the whole file."""
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            return _transfer(url, part, limit=limit, progress=progress)
+            return _transfer(url, part, limit=limit, hub=hub, progress=progress)
         except TooLarge:
             part.unlink(missing_ok=True)
             raise HubError(
@@ -127,11 +138,11 @@ class TooLarge(Exception):
     """A transfer went past the size it may have."""
 
 
-def _transfer(url: str, part: Path, *, limit: int, progress: bool) -> str:
+def _transfer(url: str, part: Path, *, limit: int, hub: str | None, progress: bool) -> str:
     """One request for the bytes ``part`` lacks; the file's sha256, hashed as it is written."""
     have = part.stat().st_size if part.exists() else 0
     headers = {"Range": f"bytes={have}-"} if have else {}
-    with _open(url, headers) as response:
+    with _open(url, headers, hub=hub) as response:
         resumed = response.status == 206
         digest = _hash_of(part) if resumed else hashlib.sha256()
         length = response.headers.get("Content-Length")
@@ -196,9 +207,35 @@ def _copy(path: Path, part: Path, *, what: str, location: str) -> str:
         raise HubError(f"{what}: cannot copy {location}: {exc.strerror or exc}") from None
 
 
-def _open(url: str, headers: dict[str, str] | None = None) -> HTTPResponse:
+def _open(url: str, headers: dict[str, str] | None = None, *, hub: str | None = None) -> HTTPResponse:
+    """A GET of ``url``; ``ZOO_HUB_TOKEN`` goes with it as a bearer token when ``url`` is on the
+    host of ``hub``, and with a redirect only to that same host (an unredirected header)."""
     request = urllib.request.Request(url, headers={"User-Agent": f"zoo/{__version__}", **(headers or {})})
-    return urllib.request.urlopen(request, timeout=TIMEOUT)
+    token = hub_token()
+    if token and hub and is_url(hub) and _host(url) == _host(hub):
+        request.add_unredirected_header("Authorization", f"Bearer {token}")
+        request.zoo_token_host = _host(hub)  # type: ignore[attr-defined]
+    return _OPENER.open(request, timeout=TIMEOUT)
+
+
+def _host(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc.rpartition("@")[2].lower()
+
+
+class _SameHostRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows redirects as urllib does, handing the hub's token on only to its own host."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        host = getattr(req, "zoo_token_host", None)
+        if new is not None and host is not None and _host(newurl) == host:
+            new.add_unredirected_header("Authorization", req.unredirected_hdrs["Authorization"])
+            new.zoo_token_host = host
+        return new
+
+
+_OPENER = urllib.request.build_opener(_SameHostRedirects)
 
 
 def _local_path(location: str) -> Path | None:
@@ -210,6 +247,13 @@ def _local_path(location: str) -> Path | None:
 
 
 def _reason(url: str, exc: BaseException) -> str:
+    url = shown(url)
+    if isinstance(exc, urllib.error.HTTPError) and exc.code in (401, 403):
+        given = "the token in ZOO_HUB_TOKEN was refused" if hub_token() else "this hub needs a token"
+        return (
+            f"{url} answered HTTP {exc.code} {exc.reason}: {given}; set ZOO_HUB_TOKEN (or give "
+            "--hub-token-file) to a token the hub accepts"
+        )
     if isinstance(exc, urllib.error.HTTPError):
         return f"{url} answered HTTP {exc.code} {exc.reason}"
     if isinstance(exc, urllib.error.URLError):
@@ -218,7 +262,15 @@ def _reason(url: str, exc: BaseException) -> str:
 
 
 def _by_hand(url: str, target: Path) -> str:
-    return f"to place it by hand, download {url} to {target}"
+    return f"to place it by hand, download {shown(url)} to {target}"
+
+
+def shown(url: str) -> str:
+    """``url`` as messages print it: without a user name and password."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()
 
 
 def _refuse_offline(location: str, *, what: str, target: Path | None) -> None:

@@ -19,7 +19,7 @@ from filelock import FileLock, Timeout
 from ..base.atomic import write_bytes
 from ..base.errors import HubError, WeightsError
 from ..contract.weights_info import WeightsInfo
-from .download import fetch, is_url, join, read_bytes
+from .download import fetch, is_url, join, read_bytes, shown
 from .manifest import MANIFEST, read_manifest
 from .paths import fetch_lock, hub_copy, hub_override, weights_cache
 from .weights import verify
@@ -69,6 +69,7 @@ def locate(info: WeightsInfo, *, hub: str | None = None, progress: bool = True) 
                 sha256=info.sha256 or "",
                 what=info.name,
                 size=info.size,
+                hub=hub or hub_override() or info.hub,
                 progress=progress,
             )
             verify(cached)  # records the check, so the next load does not hash the file again
@@ -104,7 +105,7 @@ def hub_entries(hub: str, *, refresh: bool = False) -> list[WeightsInfo]:
     manifest is read once and kept in the cache; ``refresh`` reads it again."""
     kept = hub_copy(hub)
     if refresh or not kept.is_file():
-        data = read_bytes(join(hub, MANIFEST), what=f"the manifest of hub {hub}")
+        data = read_bytes(join(hub, MANIFEST), what=f"the manifest of hub {shown(hub)}", hub=hub)
         try:
             json.loads(data)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:

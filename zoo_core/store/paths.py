@@ -13,8 +13,9 @@ environment. Every path under the zoo's cache folder is spelled here and nowhere
 
 ``ZOO_HOME`` moves the whole cache; by default it is the platform's user cache folder
 (``~/.cache/zoo`` on Linux), as torch.hub keeps its files under ``TORCH_HOME``. ``ZOO_HUB``
-names a hub to download weights from in place of the one each manifest names; ``ZOO_OFFLINE=1``
-forbids every download.
+names a hub to download weights from in place of the one each manifest names; ``ZOO_HUB_TOKEN``
+is the bearer token of a private hub, sent to that hub's host only; ``ZOO_OFFLINE=1`` forbids
+every download.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from platformdirs import user_cache_dir
 
 HOME_ENV = "ZOO_HOME"
 HUB_ENV = "ZOO_HUB"
+HUB_TOKEN_ENV = "ZOO_HUB_TOKEN"
 OFFLINE_ENV = "ZOO_OFFLINE"
 
 
@@ -86,6 +88,11 @@ def error_reports() -> Path:
 def hub_override() -> str | None:
     """The hub ``ZOO_HUB`` names, if any."""
     return os.environ.get(HUB_ENV) or None
+
+
+def hub_token() -> str | None:
+    """The bearer token ``ZOO_HUB_TOKEN`` holds for a private hub, if any."""
+    return os.environ.get(HUB_TOKEN_ENV, "").strip() or None
 
 
 def offline() -> bool:

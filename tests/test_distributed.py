@@ -164,6 +164,18 @@ def test_an_elastic_restart_after_sigkill_ends_with_identical_weights(nproc: str
     assert len((runs["killed"] / "metrics.jsonl").read_text().splitlines()) == 4
 
 
+def test_a_restart_never_takes_up_a_run_that_was_in_out_before_the_command(tmp_path) -> None:
+    finished(zoo("train", "lenet5", *SHORT, "--epochs", "1", "--out", "run", cwd=tmp_path))
+    before = {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir()}
+    args = ("train", "lenet5", *SHORT, "--lr", "0.05", "--epochs", "4", "--max-restarts", "1", "--out", "run")
+    process = zoo(*args, cwd=tmp_path)
+    out, err = process.communicate(timeout=240)
+    assert process.returncode != 0, out  # refused, as without --max-restarts: not a silent resume
+    assert "already exists and is not an empty folder" in err
+    assert {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir()} == before
+    assert not processes_in(tmp_path)
+
+
 COUNTER = """
 import dataclasses
 import os

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import click
 from ..base.errors import PluginError, ZooError
 from ..contract.interfaces import Option
 from ..contract.recipe import Recipe
-from ..contract.run import Run
+from ..contract.run import LAUNCH_ENV, Run
 from ..host.entries import PART_KINDS, PartSpec
 from ..host.plugins import part_registry
 from ..host.training_parts import default_part
@@ -337,7 +338,8 @@ class Launch:
         ]
         # the workers' process group gets a store of its own: on the rendezvous' shared store a
         # restarted gloo group can read the dead group's addresses (pytorch/pytorch#135712)
-        return subprocess.call(command, env={**os.environ, "TORCH_DISABLE_SHARE_RDZV_TCP_STORE": "1"})
+        env = {**os.environ, "TORCH_DISABLE_SHARE_RDZV_TCP_STORE": "1", LAUNCH_ENV: uuid.uuid4().hex}
+        return subprocess.call(command, env=env)
 
 
 @cli.command("eval")

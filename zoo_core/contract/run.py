@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,6 +31,9 @@ from ..base.errors import ZooError
 from .recipe import Recipe
 
 RUN_FILE = "run.json"
+# Set by `zoo train`'s launcher for every torchrun worker it starts; run.json records it, so a
+# restarted worker takes up only the run that this very command started.
+LAUNCH_ENV = "ZOO_LAUNCH_ID"
 CHECKPOINT_FILE = "checkpoint.pt"
 RECIPE_FILE = "recipe.json"
 BEST_FILE = "best.safetensors"
@@ -100,9 +104,19 @@ class Run:
         except OSError as exc:
             raise ZooError(f"cannot create run folder {out}: {exc.strerror or exc}") from None
         run = cls(out, model, recipe, settings)
-        write_json(run.directory / RUN_FILE, {"model": model, "settings": settings})
+        launch = {"launch": os.environ[LAUNCH_ENV]} if os.environ.get(LAUNCH_ENV) else {}
+        write_json(run.directory / RUN_FILE, {"model": model, "settings": settings, **launch})
         write_json(run.recipe_path, recipe.to_dict())
         return run
+
+    @staticmethod
+    def started_by_this_launch(directory: Path) -> bool:
+        """Whether the run in ``directory`` was created by the launch this process belongs to."""
+        ours = os.environ.get(LAUNCH_ENV)
+        try:
+            return bool(ours) and json.loads((directory / RUN_FILE).read_text()).get("launch") == ours
+        except (OSError, ValueError, AttributeError):
+            return False
 
     @staticmethod
     def new_directory(model: str, root: Path) -> Path:

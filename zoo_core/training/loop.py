@@ -38,8 +38,10 @@ def train(
     recipe = with_defaults(recipe)  # recipe.json names every part that trains the run
     process = init_process(resolve_device(settings.device))
     try:
-        if process.restarts and out is not None:
+        ours = bool(process.restarts) and out is not None and Run.started_by_this_launch(out)
+        if out is not None and from_main(process, ours if process.is_main else None):
             # torchrun restarted the group after a worker failed: go on from the last checkpoint
+            # of the run this command started (never of one that was in --out before it)
             resumable = from_main(process, (out / CHECKPOINT_FILE).is_file() if process.is_main else None)
             if resumable:
                 run = Run.open(out)

@@ -9,9 +9,11 @@ import collections
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -174,6 +176,20 @@ def test_a_restart_never_takes_up_a_run_that_was_in_out_before_the_command(tmp_p
     assert "already exists and is not an empty folder" in err
     assert {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir()} == before
     assert not processes_in(tmp_path)
+
+
+def test_sigterm_to_a_launched_run_stops_every_worker_and_says_where_to_go_on(tmp_path) -> None:
+    args = ("train", "lenet5", *SHORT, "--epochs", "200", "--nproc", "2", "--out", "run")
+    launcher = zoo(*args, cwd=tmp_path)
+    deadline = time.monotonic() + 180
+    while not (tmp_path / "run" / "checkpoint.pt").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert (tmp_path / "run" / "checkpoint.pt").exists(), "the run never wrote a checkpoint"
+    launcher.send_signal(signal.SIGTERM)
+    _, err = launcher.communicate(timeout=120)
+    assert launcher.returncode == 128 + signal.SIGTERM
+    assert "stopped; the last checkpoint is in run: zoo train --resume run goes on" in err
+    assert not processes_in(tmp_path)  # torchrun and both workers are gone
 
 
 COUNTER = """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -14,7 +15,7 @@ import click
 from ..base.errors import PluginError, ZooError
 from ..contract.interfaces import Option
 from ..contract.recipe import Recipe
-from ..contract.run import LAUNCH_ENV, Run
+from ..contract.run import CHECKPOINT_FILE, LAUNCH_ENV, Run
 from ..host.entries import PART_KINDS, PartSpec
 from ..host.plugins import part_registry
 from ..host.training_parts import default_part
@@ -339,7 +340,31 @@ class Launch:
         # the workers' process group gets a store of its own: on the rendezvous' shared store a
         # restarted gloo group can read the dead group's addresses (pytorch/pytorch#135712)
         env = {**os.environ, "TORCH_DISABLE_SHARE_RDZV_TCP_STORE": "1", LAUNCH_ENV: uuid.uuid4().hex}
-        return subprocess.call(command, env=env)
+        torchrun = subprocess.Popen(command, env=env)
+        try:
+            return torchrun.wait()
+        except BaseException:  # SIGTERM (SystemExit from the zoo's handler) or Ctrl-C
+            _stop(torchrun, out)
+            raise
+
+
+def _stop(torchrun: subprocess.Popen, out: Path | None) -> None:
+    """Stop a launched run and every worker: torchrun, sent SIGTERM, stops its workers (which
+    run in sessions of their own, out of reach of the terminal's Ctrl-C) before it exits; one
+    that does not within STOP_SECONDS is killed. Then say where the run can go on from."""
+    torchrun.send_signal(signal.SIGTERM)
+    try:
+        torchrun.wait(timeout=STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        torchrun.kill()
+        torchrun.wait()
+    if out is not None and (out / CHECKPOINT_FILE).is_file():
+        click.echo(f"stopped; the last checkpoint is in {out}: zoo train --resume {out} goes on", err=True)
+    else:
+        click.echo("stopped before the first checkpoint; nothing to resume", err=True)
+
+
+STOP_SECONDS = 60
 
 
 @cli.command("eval")

@@ -273,6 +273,21 @@ FAULTS = [
         "training diverged: the validation loss became nan in epoch 1; lower the learning rate",
     ),
     Fault(
+        "a NaN learning rate for a launched run",
+        lambda d, out: ["train", "lenet5", "--nproc", "2", "--lr", "nan", "--out", str(out / "run")],
+        "lr must be a positive number, got nan",
+    ),
+    Fault(
+        "a batch that does not split over the launched processes",
+        lambda d, out: ["train", "lenet5", "--nproc", "3", "--batch-size", "256", "--out", str(out / "run")],
+        "batch size 256 does not split over 3 processes into batches of at least 2",
+    ),
+    Fault(
+        "a launched run on a data folder that is not there",
+        lambda d, out: ["train", "lenet5", "--nproc", "2", "--data", str(d / "gone"), "--out", f"{out}/r"],
+        "gone is not a folder; --data takes a folder with one sub-folder per class",
+    ),
+    Fault(
         "resuming a finished run whose checkpoint was deleted",
         lambda d, out: ["train", "--resume", str(finished_without_checkpoint(out))],
         "holds a finished run (its report and weights are there) whose checkpoint is gone",

@@ -213,14 +213,7 @@ def train(
     """
     shorthands = {k: overrides.pop(k) for k in list(overrides) if k.startswith(SHORTHAND_PREFIX)}
     launch = Launch(nproc or 1, nnodes or 1, rdzv_endpoint, max_restarts or 0)
-    if launch.needs_torchrun and "WORLD_SIZE" not in os.environ:
-        if resume is None and out is None:
-            if launch.nnodes > 1:
-                raise ZooError("--nnodes needs --out: every machine must name the same run folder")
-            if not name:
-                raise ZooError("name a model to train (see `zoo list`), or give --resume RUN")
-            out = Run.new_directory(name, Path("runs"))  # one folder for every restart
-        sys.exit(launch.run(out))
+    # everything that can be checked is checked here, once, before torchrun starts any worker
     if resume is not None:
         changed = [f"--{k.replace('_', '-')}" for k, v in overrides.items() if v is not None]
         flags = (("--set", settings_), ("--recipe", recipe_ref))
@@ -229,20 +222,31 @@ def train(
         changed += [f"--{o.flag}" for _, _, o in _flagged_options() if SHORTHAND_PREFIX + o.name in given]
         if changed:
             raise ZooError(f"a resumed run keeps its recipe; drop {', '.join(changed)} or start a new run")
+    else:
+        if not name:
+            raise ZooError("name a model to train (see `zoo list`), or give --resume RUN")
+        if data is not None and not data.is_dir():
+            raise ZooError(f"{data} is not a folder; --data takes a folder with one sub-folder per class")
+        options = parse_options(settings_)
+        apply_shorthands(shorthands, overrides, options, base_recipe(name, recipe_ref))
+        if options:
+            overrides["options"] = options
+        data_dir, dataset = data_source(data, data_dir)
+        if dataset is not None:
+            overrides["dataset"] = dataset
+        recipe = get_recipe(name, recipe_ref, **overrides)
+        recipe.per_process_batch(launch.nproc * launch.nnodes)
+    if launch.needs_torchrun and "WORLD_SIZE" not in os.environ:
+        if resume is None and out is None:
+            if launch.nnodes > 1:
+                raise ZooError("--nnodes needs --out: every machine must name the same run folder")
+            out = Run.new_directory(str(name), Path("runs"))  # one folder for every restart
+        sys.exit(launch.run(out))
+    if resume is not None:
         from .. import training  # imports torch
 
         training.resume(resume, model=name, device=device, progress=progress)
         return
-    if not name:
-        raise ZooError("name a model to train (see `zoo list`), or give --resume RUN")
-    options = parse_options(settings_)
-    apply_shorthands(shorthands, overrides, options, base_recipe(name, recipe_ref))
-    if options:
-        overrides["options"] = options
-    data_dir, dataset = data_source(data, data_dir)
-    if dataset is not None:
-        overrides["dataset"] = dataset
-    recipe = get_recipe(name, recipe_ref, **overrides)
     from .. import training  # imports torch
 
     settings = training.Settings(

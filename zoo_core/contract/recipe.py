@@ -124,6 +124,16 @@ class Recipe:
         if not is_number(self.lr_features) or self.lr_features < 0:
             fail(f"lr_features (the features' share of lr) must be a number >= 0, got {self.lr_features!r}")
 
+    def per_process_batch(self, processes: int) -> int:
+        """Each process's share of ``batch_size`` when ``processes`` train together, or a
+        ``RecipeError`` when it does not split into batches of at least 2."""
+        if self.batch_size % processes or self.batch_size < 2 * processes:
+            raise RecipeError(
+                f"batch size {self.batch_size} does not split over {processes} processes into batches "
+                "of at least 2; use a multiple of the process count, at least twice it"
+            )
+        return self.batch_size // processes
+
     def replace(self, **changes: Any) -> Recipe:
         """A copy with some fields changed, checked like a new recipe (zoo 0.1's fields that are
         options now are moved there, with a warning)."""

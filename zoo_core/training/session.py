@@ -111,12 +111,7 @@ class TrainingSession:
         )
         if len(self.val_split) == 0 and recipe.patience is not None:
             raise ZooError("early stopping needs validation images: set val_fraction > 0 or --patience 0")
-        if recipe.batch_size % process.world_size or recipe.batch_size < 2 * process.world_size:
-            raise ZooError(
-                f"batch size {recipe.batch_size} does not split over {process.world_size} processes "
-                "into batches of at least 2; use a multiple of the process count, at least twice it"
-            )
-        self.batch_size = recipe.batch_size // process.world_size
+        self.batch_size = recipe.per_process_batch(process.world_size)
         per_rank = (
             len(self.train_split) if self.train_split.sharded else len(self.train_split) // process.world_size
         )

@@ -13,7 +13,7 @@ NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 NAME_RULE = "lowercase letters, digits and underscores, starting with a letter"
 TAG_RULE = (
     "1 to 64 printable characters, not starting with a dot or a dash, with no slash, backslash, "
-    "colon or space at either end (e.g. fashion_mnist, v1.2, mine-2026)"
+    "colon or space at either end (e.g. v1.2, mine-2026, or the name of the dataset)"
 )
 TAG_FORBIDDEN = re.compile(r"[/\\:]")
 

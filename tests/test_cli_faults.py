@@ -155,6 +155,23 @@ def image_folder(scratch: Path, classes: dict[str, int], *, junk: int = 0) -> Pa
     return root
 
 
+def splits_without(scratch: Path, split: str, missing: str) -> Path:
+    """Fixed splits whose ``split`` folder lacks the class folder ``missing`` that train/ has."""
+    root = scratch / "splits"
+    for name in ("train", split):
+        for label in ("cat", "dog"):
+            if (name, label) != (split, missing):
+                (root / name / label).mkdir(parents=True)
+                Image.new("L", (28, 28), 60).save(root / name / label / "0.png")
+    return root
+
+
+def looped(folder: Path) -> Path:
+    """``folder`` with a link inside a class folder back to the class folder itself."""
+    (folder / "cat" / "again").symlink_to(folder / "cat", target_is_directory=True)
+    return folder
+
+
 def truncated_image(folder: Path) -> Path:
     """``folder`` with a noisy PNG cut in half: PIL opens its header, decoding fails."""
     noise = torch.randint(0, 256, (28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
@@ -410,6 +427,21 @@ FAULTS = [
         "an image folder with no class folders",
         lambda d, out: train_on(image_folder(d, {}), out),
         "has 0 class folders: put each class's images in its own sub-folder",
+    ),
+    Fault(
+        "a validation split without a class the training split has",
+        lambda d, out: train_on(splits_without(d, "val", "dog"), out),
+        "splits/val has no folder for class 'dog', which the training split has",
+    ),
+    Fault(
+        "a test split without a class the training split has",
+        lambda d, out: train_on(splits_without(d, "test", "cat"), out),
+        "splits/test has no folder for class 'cat', which the training split has",
+    ),
+    Fault(
+        "an image folder with a symlink loop",
+        lambda d, out: train_on(looped(image_folder(d, {"cat": 4, "dog": 4})), out),
+        "links back to a folder already read (a loop); remove the link",
     ),
     Fault(
         "an image folder that does not exist",

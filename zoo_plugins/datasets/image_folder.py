@@ -97,10 +97,16 @@ def _scan(folder: Path, classes: list[str]) -> FolderSamples:
     extra = sorted(set(_subfolders(folder)) - set(classes))
     if extra:
         raise ZooError(f"{folder} has class folders the training split lacks: {', '.join(extra)}")
+    missing = [name for name in classes if not (folder / name).is_dir()]
+    if missing:
+        raise ZooError(
+            f"{folder} has no folder for class {missing[0]!r}, which the training split has; every "
+            "split needs a folder, with images, for every class"
+        )
     listing: list[tuple[str, int]] = []  # paths relative to folder: strings, for speed at 100k files
     digest = hashlib.sha256(str(folder.resolve()).encode())
     for label, name in enumerate(classes):
-        for path, stat in sorted(_files(folder, name)):
+        for path, stat in sorted(_files(folder, name, set())):
             listing.append((path, label))
             digest.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}|{label}\n".encode())
     key = digest.hexdigest()
@@ -122,16 +128,21 @@ def _scan(folder: Path, classes: list[str]) -> FolderSamples:
     return FolderSamples([os.path.join(base, path) for path, _ in kept], [label for _, label in kept], key)
 
 
-def _files(folder: Path, relative: str) -> Iterator[tuple[str, os.stat_result]]:
+def _files(folder: Path, relative: str, seen: set[tuple[int, int]]) -> Iterator[tuple[str, os.stat_result]]:
     """Every file under ``folder/relative`` that is not hidden, as a path relative to
-    ``folder``, with its stat (one ``scandir`` pass, no Path objects)."""
+    ``folder``, with its stat (one ``scandir`` pass, no Path objects). ``seen`` holds the folders
+    walked so far: a link back to one of them (a loop) is one line, not endless recursion."""
+    here = os.stat(folder / relative)
+    if (here.st_dev, here.st_ino) in seen:
+        raise ZooError(f"{folder / relative} links back to a folder already read (a loop); remove the link")
+    seen.add((here.st_dev, here.st_ino))
     with os.scandir(folder / relative) as entries:
         for entry in entries:
             if entry.name.startswith("."):
                 continue
             path = f"{relative}/{entry.name}"
             if entry.is_dir():
-                yield from _files(folder, path)
+                yield from _files(folder, path, seen)
             elif entry.is_file():
                 yield path, entry.stat()
 

@@ -228,13 +228,14 @@ def train(
         if data is not None and not data.is_dir():
             raise ZooError(f"{data} is not a folder; --data takes a folder with one sub-folder per class")
         options = parse_options(settings_)
-        apply_shorthands(shorthands, overrides, options, base_recipe(name, recipe_ref))
+        base = base_recipe(name, recipe_ref)  # read once: the shorthands and the overrides start from it
+        apply_shorthands(shorthands, overrides, options, base)
         if options:
             overrides["options"] = options
         data_dir, dataset = data_source(data, data_dir)
         if dataset is not None:
             overrides["dataset"] = dataset
-        recipe = get_recipe(name, recipe_ref, **overrides)
+        recipe = get_recipe(name, base, **overrides)
         recipe.per_process_batch(launch.nproc * launch.nnodes)
     if launch.needs_torchrun and "WORLD_SIZE" not in os.environ:
         if resume is None and out is None:

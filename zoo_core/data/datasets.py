@@ -36,8 +36,7 @@ def get_dataset(name: str) -> DatasetSpec:
 def folder_dataset() -> str:
     """The dataset that reads a user's own folder (``--data PATH``): the one whose plugin
     registered it with ``reads_folder=True``."""
-    registry = dataset_registry()
-    found = [spec for spec in map(registry.get, registry.names()) if spec.reads_folder]
+    found = [spec for spec in dataset_registry() if spec.reads_folder]
     if len(found) != 1:
         claims = ", ".join(f"{s.name} (plugin {s.origin})" for s in found) or "none"
         raise ZooError(

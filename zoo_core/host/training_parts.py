@@ -110,8 +110,7 @@ def with_defaults(recipe: Recipe) -> Recipe:
 
 def default_part(kind: type[PartSpec]) -> PartSpec | None:
     """The part of ``kind`` its plugin declared the default, if one did."""
-    registry = part_registry(kind)
-    defaults = [registry.get(name) for name in registry.names() if registry.get(name).default]
+    defaults = [spec for spec in part_registry(kind) if spec.default]
     if len(defaults) > 1:
         raise RecipeError(
             f"{len(defaults)} {kind.plural} are declared the default: "

@@ -43,6 +43,7 @@ HEAVY = (
     "tqdm",  # ~50 ms: only when a download shows a progress bar, never on `zoo list`
     "numpy",  # ~60 ms: comes with torch, used beside it
     "PIL",  # only when an image is read
+    "filelock",  # ~20 ms: only when a file is fetched or published
 )
 
 

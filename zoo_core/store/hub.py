@@ -14,8 +14,6 @@ import dataclasses
 import json
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from ..base.atomic import write_bytes
 from ..base.errors import HubError, WeightsError
 from ..contract.weights_info import WeightsInfo
@@ -49,6 +47,8 @@ def locate(info: WeightsInfo, *, hub: str | None = None, progress: bool = True) 
     if info.file is not None and info.file.is_file():
         verify(info)
         return info
+    from filelock import FileLock, Timeout  # 20 ms: only when a file may have to be fetched
+
     cached = dataclasses.replace(info, file=cached_file(info))
     lock = fetch_lock(cached.file)
     lock.parent.mkdir(parents=True, exist_ok=True)

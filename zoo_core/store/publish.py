@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from ..base.atomic import write_bytes
 from ..base.errors import HubError, WeightsError
 from ..contract.run import BEST_FILE, REPORT_FILE
@@ -39,6 +37,7 @@ def publish(run: Path, *, tag: str, to: Path, license: str | None = None, force:
     ``TO/MODEL/TAG/`` with the run's recipe and measured test metrics, add (or, with
     ``force``, replace) its entry in ``TO/manifest.json`` and write the hub's model cards,
     ``TO/cards.md``. Returns the new entry."""
+    from filelock import FileLock, Timeout  # 20 ms: only when something is published, never on `zoo list`
     if is_url(str(to)):
         raise HubError(f"zoo publish writes to a folder, not to {to}; publish to a folder, then serve it")
     to = Path(to)

@@ -4,6 +4,7 @@ folder with fashion_cnn weights trained on it."""
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -19,12 +20,20 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_python(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, disk: int | None = None
 ) -> subprocess.CompletedProcess:
-    """Run the test interpreter in a fresh process (a cold start, with its own plugin state)."""
+    """Run the test interpreter in a fresh process (a cold start, with its own plugin state).
+    ``disk``: the most bytes any one file may grow to, so that writing past it fails as a full
+    disk does (``RLIMIT_FSIZE``: EFBIG where a full disk gives ENOSPC, the same code path)."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
-        [sys.executable, *args], capture_output=True, text=True, env=full_env, cwd=cwd or ROOT, timeout=300
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd or ROOT,
+        timeout=300,
+        preexec_fn=None if disk is None else lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (disk, disk)),
     )
 
 

@@ -24,7 +24,7 @@ import zoo_core as zoo
 from zoo_core.contract.run import Run
 from zoo_core.training import Settings
 
-from .helpers import ROOT, train_on_two_tones, two_tone_folder
+from .helpers import ROOT, run_python, train_on_two_tones, two_tone_folder
 
 SHIPPED = ROOT / "weights" / "lenet5" / "fashion_mnist" / "model.safetensors"
 
@@ -572,6 +572,23 @@ def test_sigterm_during_an_export_leaves_no_temporary_file(tmp_path) -> None:
     assert export.returncode == 128 + signal.SIGTERM, stderr
     assert "Traceback" not in stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("disk", "file"), [(150_000, "best.safetensors"), (400_000, "checkpoint.pt")])
+def test_a_full_disk_while_training_names_the_file_and_leaves_no_temporary(disk, file, tmp_path) -> None:
+    two_tone_folder(tmp_path / "images")
+    out = tmp_path / "run"
+    result = run_python(
+        *("-m", "zoo_core", "train", "lenet5", "--data", str(tmp_path / "images"), "--epochs", "1"),
+        *("--out", str(out), "--no-progress"),
+        disk=disk,
+        env={"ZOO_HOME": str(tmp_path / "home")},
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"Error: cannot write {out / file}: File too large; nothing was left half-written"
+    )
+    assert not out.exists() or not list(out.glob(".*"))
 
 
 def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path) -> None:

@@ -21,7 +21,7 @@ from zoo_core.store import download
 from zoo_core.store.hub import hub_entries, hub_weights, locate
 from zoo_core.store.weights import file_sha256
 
-from .helpers import shipped_entries
+from .helpers import run_python, shipped_entries
 from .hub_server import HubServer
 
 LENET = next(e for e in shipped_entries() if e.model == "lenet5")
@@ -70,6 +70,20 @@ def test_pull_fills_the_cache_and_a_cached_load_asks_the_hub_nothing(hub, home, 
 
     listed = zoo_cli("weights", "list", "--hub", hub.url)
     assert listed.exit_code == 0 and "lenet5.mirror" in listed.output and " cache " in listed.output
+
+
+@pytest.mark.parametrize("over", ["http", "a folder"])
+def test_a_full_disk_during_a_pull_is_one_line_and_leaves_no_part(over, hub, home) -> None:
+    source = hub.url if over == "http" else str(hub.folder)
+    half = LENET.file.stat().st_size // 2
+    result = run_python(
+        *("-m", "zoo_core", "pull", "lenet5", "--weights", "mirror", "--hub", source, "--no-progress"),
+        env={"ZOO_HOME": str(home)},
+        disk=half,
+    )
+    assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+    assert f"cannot write {cached(home)}: File too large" in result.stderr
+    assert leftovers(home) == []
 
 
 def test_a_cut_transfer_resumes_with_a_range_request(hub, home) -> None:

@@ -47,10 +47,26 @@ def atomic_files() -> Iterator[Callable[[str | Path], Path]]:
             tmp.chmod(mode)
         for tmp, target in pending:
             os.replace(tmp, target)
+    except OSError as exc:
+        for tmp, _ in pending:
+            tmp.unlink(missing_ok=True)
+        raise _naming_target(exc, pending) from None
     except BaseException:
         for tmp, _ in pending:
             tmp.unlink(missing_ok=True)
         raise
+
+
+def _naming_target(exc: OSError, pending: list[tuple[Path, Path]]) -> OSError:
+    """``exc`` naming the file the user asked for instead of its temporary stand-in (which is
+    gone): "cannot write model.pt: No space left on device", not a hidden name."""
+    targets = {str(tmp): target for tmp, target in pending}
+    named = targets.get(str(exc.filename)) if exc.filename else None
+    if named is None and exc.filename is None and len(pending) == 1:
+        named = pending[0][1]
+    if named is None or exc.errno is None:
+        return exc
+    return type(exc)(exc.errno, exc.strerror, str(named))
 
 
 STALE_SECONDS = 24 * 3600

@@ -10,6 +10,7 @@ in the cache is always a verified one, and a tampered download leaves nothing be
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import urllib.error
@@ -92,13 +93,17 @@ def fetch(
     _refuse_offline(location, what=what, target=target)
     part = target.with_name(target.name + ".part")
     path = _local_path(location)
-    if path is not None:
-        digest = _copy(path, part, what=what, location=location)
-    else:
-        by_hand, limit = _by_hand(location, target), size or MAX_FILE
-        digest = _download(
-            location, part, what=what, limit=limit, hub=hub, progress=progress, by_hand=by_hand
-        )
+    try:
+        if path is not None:
+            digest = _copy(path, part, what=what, location=location)
+        else:
+            by_hand, limit = _by_hand(location, target), size or MAX_FILE
+            digest = _download(
+                location, part, what=what, limit=limit, hub=hub, progress=progress, by_hand=by_hand
+            )
+    except CannotWrite as exc:  # a full disk or a quota: no retry helps, and no .part may stay
+        part.unlink(missing_ok=True)
+        raise OSError(exc.error.errno, exc.error.strerror, str(target)) from None
     if digest != sha256:
         part.unlink(missing_ok=True)
         raise HubError(
@@ -138,6 +143,23 @@ class TooLarge(Exception):
     """A transfer went past the size it may have."""
 
 
+class CannotWrite(Exception):
+    """Writing the received bytes failed; unlike a cut transfer, a retry cannot help."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@contextlib.contextmanager
+def _writing() -> Iterator[None]:
+    """Turn an ``OSError`` of the block (which writes, never reads the network) into ``CannotWrite``."""
+    try:
+        yield
+    except OSError as exc:
+        raise CannotWrite(exc) from None
+
+
 def _transfer(url: str, part: Path, *, limit: int, hub: str | None, progress: bool) -> str:
     """One request for the bytes ``part`` lacks; the file's sha256, hashed as it is written."""
     have = part.stat().st_size if part.exists() else 0
@@ -147,11 +169,15 @@ def _transfer(url: str, part: Path, *, limit: int, hub: str | None, progress: bo
         digest = _hash_of(part) if resumed else hashlib.sha256()
         length = response.headers.get("Content-Length")
         total = (int(length) if length and length.isdigit() else None, have if resumed else 0)
-        with open(part, "ab" if resumed else "wb") as out, _bar(url, total, progress) as bar:
+        with _writing():
+            out = open(part, "ab" if resumed else "wb")  # noqa: SIM115 (closed below, errors mapped)
+        with out, _bar(url, total, progress) as bar:
             for block in _blocks(response):
                 if out.tell() + len(block) > limit:
                     raise TooLarge
-                out.write(block)
+                with _writing():
+                    out.write(block)
+                    out.flush()
                 digest.update(block)
                 bar.update(len(block))
             expected = total[0]
@@ -194,10 +220,15 @@ def _copy(path: Path, part: Path, *, what: str, location: str) -> str:
     """Copy a file from a folder hub; returns its sha256, hashed as it is copied."""
     digest = hashlib.sha256()
     try:
-        with open(path, "rb") as source, open(part, "wb") as out:
-            for block in iter(lambda: source.read(BLOCK), b""):
-                out.write(block)
-                digest.update(block)
+        with open(path, "rb") as source:
+            with _writing():
+                out = open(part, "wb")  # noqa: SIM115 (closed below, errors mapped)
+            with out:
+                for block in iter(lambda: source.read(BLOCK), b""):
+                    with _writing():
+                        out.write(block)
+                        out.flush()
+                    digest.update(block)
         return digest.hexdigest()
     except FileNotFoundError:
         part.unlink(missing_ok=True)

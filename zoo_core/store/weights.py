@@ -28,15 +28,14 @@ def save_weights(
     state_dict: Mapping[str, torch.Tensor], path: str | Path, metadata: Mapping[str, str]
 ) -> str:
     """Write ``state_dict`` (copied to the CPU, contiguous) to ``path``; return the file's sha256."""
-    from safetensors.torch import save_file  # imports torch: only when weights are written
+    from safetensors.torch import save  # imports torch: only when weights are written
 
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in state_dict.items()}
-    try:
-        with atomic_path(path) as tmp:
-            save_file(tensors, str(tmp), metadata={k: str(v) for k, v in metadata.items()})
-    except SafetensorError as exc:  # a full disk, say; the temporary file is gone already
-        raise WeightsError(f"cannot write {path}: {exc}") from None
-    return file_sha256(path)
+    # serialised in memory, so a full disk is an OSError naming ``path``, not a SafetensorError
+    data = save(tensors, metadata={k: str(v) for k, v in metadata.items()})
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return hashlib.sha256(data).hexdigest()
 
 
 def load_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

@@ -4,6 +4,7 @@ a background thread, and read back without unpickling anything but tensors and p
 from __future__ import annotations
 
 import contextlib
+import io
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -16,8 +17,12 @@ from ..base.errors import ZooError
 
 
 def save_checkpoint(state: dict[str, Any], path: Path) -> None:
+    """Serialise in memory first, so a full disk is an ``OSError`` naming ``path`` rather than
+    torch's opaque "unexpected pos" from its zip writer."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
     with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+        tmp.write_bytes(buffer.getbuffer())
 
 
 def load_checkpoint(path: Path, device: torch.device) -> dict[str, Any]:

@@ -529,6 +529,21 @@ FAULTS = [
         "--rdzv-endpoint must be HOST:PORT, got 'localhost'",
     ),
     Fault(
+        "a 5000-character model name",
+        lambda d, out: ["info", "a" * 5000],
+        "unknown model 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...(5,003 characters)",
+    ),
+    Fault(
+        "a file given as the run folder",
+        lambda d, out: [*train_on(two_tone_folder(d / "images"), out)[:-1], str(out / "good.txt")],
+        "good.txt is a file, not a folder; choose another --out",
+    ),
+    Fault(
+        "a missing required option",
+        lambda d, out: ["eval", "lenet5"],
+        "Missing option '--weights'; see 'zoo eval --help'",
+    ),
+    Fault(
         "an image too large to decode",
         lambda d, out: ["predict", "lenet5", str(huge_image(d))],
         "huge.png is too large to decode safely",
@@ -554,6 +569,27 @@ def test_a_bad_input_fails_in_a_few_lines_and_changes_nothing(fault: Fault, tmp_
     assert "Traceback" not in result.stderr and 1 <= len(lines) <= 3, result.stderr
     assert fault.message in result.stderr, result.stderr
     assert snapshot(out) == before
+
+
+@pytest.mark.parametrize(
+    "args", [["eval", "lenet5"], ["evl"], ["export", "lenet5", "--opset", "x"], ["list", "--bogus"]]
+)
+def test_a_usage_mistake_is_one_line_naming_the_help_to_read(args, tmp_path) -> None:
+    result = zoo_process(*args, cwd=tmp_path)
+    (line,) = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and line.startswith("Error: ") and line.endswith(" --help'"), line
+
+
+def test_a_zoo_home_that_cannot_be_written_still_trains_on_a_folder(tmp_path) -> None:
+    images = two_tone_folder(tmp_path / "images")
+    home = tmp_path / "home-is-a-file"
+    home.write_text("not a folder")
+    result = zoo_process(
+        *train_on(images, tmp_path), "--no-progress", cwd=tmp_path, env={"ZOO_HOME": str(home)}
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Warning: cannot keep decoded images in" in result.stderr and "; not cached" in result.stderr
+    assert (tmp_path / "run" / "best.safetensors").is_file() and home.read_text() == "not a folder"
 
 
 def test_sigterm_during_an_export_leaves_no_temporary_file(tmp_path) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 import zoo_core as zoo
@@ -69,6 +70,11 @@ API_FAULTS: list[tuple[str, Callable[[Path, Path], object], str]] = [
         "option 'opset' is not taken by safetensors (options taken: none)",
     ),
     (
+        "an infinite tolerance",
+        lambda d, out: zoo.export_model("lenet5", ["onnx"], out, options={"atol": float("inf")}),
+        "option 'atol' must be a finite number, got inf",
+    ),
+    (
         "a negative tolerance",
         lambda d, out: zoo.export_model("lenet5", ["onnx"], out, options={"atol": -1.0}),
         "option 'atol' must be at least 0, got -1.0",
@@ -81,7 +87,7 @@ API_FAULTS: list[tuple[str, Callable[[Path, Path], object], str]] = [
     (
         "a NaN tolerance",
         lambda d, out: zoo.export_model("lenet5", ["onnx"], out, options={"rtol": float("nan")}),
-        "option 'rtol' must be float, got nan",
+        "option 'rtol' must be a finite number, got nan",
     ),
     (
         "a weights header with a malformed field",
@@ -423,3 +429,63 @@ def test_a_bare_state_dict_and_a_16_bit_image_predict_like_the_shipped_weights(t
     assert labels[1] == labels[2]  # the 16-bit picture is the 8-bit one, not clipped to white
     sure = [r["predictions"][0]["probability"] for r in shipped]
     assert sure[0] == pytest.approx(sure[1], abs=1e-4)
+
+
+class Noise:
+    """Twelve 8x8 grey images of noise, as a dataset plugin's :class:`Samples` would give them."""
+
+    key = "noise-for-the-decoded-cache"
+
+    def __init__(self) -> None:
+        rng = np.random.default_rng(0)
+        self.images = [Image.fromarray(rng.integers(0, 255, (8, 8), dtype=np.uint8), "L") for _ in range(12)]
+        self.labels = [i % 2 for i in range(12)]
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> tuple[Image.Image, int]:
+        return self.images[index], self.labels[index]
+
+
+def truncated(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[:-10])
+
+
+def object_array(path: Path) -> None:
+    np.save(path, np.array([{"not": "pixels"}] * 12, dtype=object), allow_pickle=True)
+
+
+def other_pixels(path: Path) -> None:
+    np.save(path, np.zeros((12, 1, 8, 8), dtype=np.uint8))
+
+
+def lost_record(path: Path) -> None:
+    path.with_name(path.name + ".sha256").unlink()
+
+
+@pytest.mark.parametrize("damage", [truncated, object_array, other_pixels, lost_record])
+def test_a_damaged_decoded_cache_is_noticed_and_rebuilt(damage, tmp_path, monkeypatch) -> None:
+    from zoo_core.data.samples import resident
+
+    monkeypatch.setenv("ZOO_HOME", str(tmp_path / "home"))
+    decoding = {"channels": 1, "size": (8, 8), "interpolation": "bilinear", "workers": 0}
+    right = resident(Noise(), **decoding).clone()
+    (kept,) = (tmp_path / "home").rglob("*.npy")
+    damage(kept)
+    with pytest.warns(UserWarning, match=r"the decoded images in .*\.npy fail their check \(.+\); decoding"):
+        assert torch.equal(resident(Noise(), **decoding), right)
+    assert torch.equal(resident(Noise(), **decoding), right)  # rebuilt: read back without a warning
+
+
+def test_a_read_only_cache_decodes_without_it(tmp_path, monkeypatch) -> None:
+    from zoo_core.data.samples import resident
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("ZOO_HOME", str(home))
+    (home / "data").mkdir(parents=True)
+    (home / "data" / "decoded").write_text("a file where the cache's folder would go")
+    decoding = {"channels": 1, "size": (8, 8), "interpolation": "bilinear", "workers": 0}
+    with pytest.warns(UserWarning, match=r"cannot keep decoded images in .*decoded \(.+\); not cached"):
+        pixels = resident(Noise(), **decoding)
+    assert pixels.shape == (12, 1, 8, 8) and int(pixels.sum()) > 0

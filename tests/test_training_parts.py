@@ -4,11 +4,13 @@ third-party trainer whose run is evaluated and exported like any other."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 
 import pytest
 import torch
+from safetensors.torch import load_file, save
 from torch import nn
 
 import zoo_core as zoo
@@ -210,9 +212,21 @@ def test_a_teachers_logits_are_computed_once_and_read_back_by_later_runs(tmp_pat
     assert run("second")["teacher_logits"] == "read from the cache"
     assert same_weights("first", "second")
 
-    kept[0].write_bytes(b"not a safetensors file")  # damaged: asked again, not trusted
-    assert run("third")["teacher_logits"] == "computed once"
-    assert same_weights("first", "third")
+    shape = load_file(kept[0])["logits"].shape
+    record = kept[0].with_name(kept[0].name + ".sha256")
+    damages = {  # (what replaced the logits, whether its sha256 was kept beside it too)
+        "not a safetensors file": (b"not a safetensors file", False),
+        "NaN of the right shape": (save({"logits": torch.full(shape, float("nan"))}), False),
+        "int64 zeros, rehashed": (save({"logits": torch.zeros(shape, dtype=torch.int64)}), True),
+        "NaN, rehashed": (save({"logits": torch.full(shape, float("nan"))}), True),
+    }
+    for what, (data, rehashed) in damages.items():  # each one noticed, the teacher asked again
+        kept[0].write_bytes(data)
+        if rehashed:
+            record.write_text(f"{hashlib.sha256(data).hexdigest()}  {kept[0].name}\n")
+        with pytest.warns(UserWarning, match="the teacher's logits in .* fail their check"):
+            assert run(what)["teacher_logits"] == "computed once", what
+        assert same_weights("first", what)
     assert run("fourth")["teacher_logits"] == "read from the cache"
 
     run("other images", seed=1)  # another seed draws another validation split: other training images

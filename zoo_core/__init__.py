@@ -6,7 +6,7 @@ models stays fast, and torch is loaded only when a model is built. Training and 
 which need torch, live in ``zoo_core.training`` and ``zoo_core.training.evaluation``.
 """
 
-from .base.atomic import atomic_files, atomic_path, write_bytes, write_json
+from .base.atomic import atomic_files, atomic_path, hash_disagrees, hashed_file, write_bytes, write_json
 from .base.errors import (
     BuilderArgumentError,
     DatasetNotFoundError,
@@ -96,6 +96,8 @@ __all__ = [
     "get_model_spec",
     "get_recipe",
     "get_weights",
+    "hash_disagrees",
+    "hashed_file",
     "hookimpl",
     "list_datasets",
     "list_models",

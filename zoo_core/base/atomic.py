@@ -4,6 +4,7 @@ failure, a full disk or an interrupt never leaves a half-written file under the 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -109,3 +110,38 @@ def write_bytes(target: str | Path, data: bytes) -> None:
 def write_json(target: str | Path, data: Any) -> None:
     """``data`` as indented JSON with a final newline, written atomically."""
     write_bytes(target, (json.dumps(data, indent=2) + "\n").encode())
+
+
+HASH_SUFFIX = ".sha256"
+
+
+@contextlib.contextmanager
+def hashed_file(target: str | Path) -> Iterator[Path]:
+    """Yield a temporary path for ``target``; when the block succeeds, ``target`` appears together
+    with ``target.sha256`` (a ``sha256sum`` line), so a cache can later tell what it wrote from
+    a file that was truncated, replaced or damaged since (see :func:`hash_disagrees`)."""
+    target = Path(target)
+    with atomic_files() as temporary:
+        tmp, record = temporary(target), temporary(target.with_name(target.name + HASH_SUFFIX))
+        yield tmp
+        record.write_text(f"{_sha256(tmp)}  {target.name}\n")
+
+
+def hash_disagrees(target: str | Path) -> str | None:
+    """Why ``target`` (written by :func:`hashed_file`) cannot be trusted, or ``None`` when its
+    bytes still have the sha256 kept beside it."""
+    target = Path(target)
+    try:
+        kept = target.with_name(target.name + HASH_SUFFIX).read_text().split()[0]
+    except (OSError, IndexError, UnicodeDecodeError):
+        return "no sha256 is kept beside it"
+    try:
+        digest = _sha256(target)
+    except OSError as exc:
+        return f"it cannot be read ({exc.strerror or exc})"
+    return None if digest == kept else "its sha256 is not the one kept beside it"
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()

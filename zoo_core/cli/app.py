@@ -14,6 +14,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -44,7 +45,7 @@ class ZooGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ZooError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(bounded(str(exc))) from None
         except BrokenPipeError:  # `zoo list | head`: the reader has all it wanted
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
             raise SystemExit(128 + signal.SIGPIPE) from None
@@ -55,6 +56,10 @@ class ZooGroup(click.Group):
             raise click.ClickException(
                 f"cannot write{where}: {exc.strerror}; nothing was left half-written"
             ) from None
+        except click.UsageError as exc:  # one line instead of click's usage, hint and error
+            where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+            message = bounded(exc.format_message().rstrip("."))
+            raise click.UsageError(f"{message}; see '{where} --help'") from None
         except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt, SystemExit):
             raise
         except Exception as exc:
@@ -73,6 +78,15 @@ class ZooGroup(click.Group):
 
 
 DEBUG_KEY = "zoo.debug"
+LONGEST_WORD = 200  # characters without a space that an error message shows whole
+
+
+def bounded(message: str) -> str:
+    """``message`` with every run of over ``LONGEST_WORD`` characters without a space cut short,
+    so that a pasted 5000-character name still gives one readable line."""
+    return re.sub(
+        rf"\S{{{LONGEST_WORD + 1},}}", lambda m: f"{m[0][:60]}...({len(m[0]):,} characters)", message
+    )
 
 
 def _save_traceback(exc: BaseException) -> Path | None:

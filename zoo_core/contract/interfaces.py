@@ -144,8 +144,10 @@ class Option:
         ok = isinstance(value, self.type) and not (self.type is not bool and isinstance(value, bool))
         if self.type is float and isinstance(value, int) and not isinstance(value, bool):
             value, ok = float(value), True
-        if not ok or (self.type is float and not math.isfinite(value)):
+        if not ok:
             raise ValueError(f"option {self.name!r} must be {self.type.__name__}, got {value!r}")
+        if self.type is float and not math.isfinite(value):
+            raise ValueError(f"option {self.name!r} must be a finite number, got {value!r}")
         if self.min is not None and value < self.min:
             raise ValueError(f"option {self.name!r} must be at least {self.min:g}, got {value!r}")
         if self.max is not None and value > self.max:

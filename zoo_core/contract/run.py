@@ -94,7 +94,9 @@ class Run:
                 f"{out} holds a run that stopped before its first checkpoint, so it cannot be resumed; "
                 "delete the folder to start again there, or choose another --out"
             )
-        elif out.exists() and (not out.is_dir() or any(out.iterdir())):
+        elif out.exists() and not out.is_dir():
+            raise ZooError(f"--out {out} is a file, not a folder; choose another --out")
+        elif out.exists() and any(out.iterdir()):
             raise ZooError(
                 f"{out} already exists and is not an empty folder; resume it with --resume {out} "
                 "or choose another --out"

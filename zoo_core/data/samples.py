@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-from ..base.atomic import atomic_path
+from ..base.atomic import hash_disagrees, hashed_file
 from ..base.errors import ZooError
 from ..contract.interfaces import Samples
 from ..contract.weights_info import IMAGE_MODES, convert_image
@@ -145,25 +146,58 @@ def resident(
     cache when it holds them (keyed by the samples' ``key``, the size, channels and
     interpolation), else decoded now and, when ``cache``, written there first."""
     shape = (len(samples), channels, *size)
+    decoding = {"channels": channels, "size": size, "interpolation": interpolation, "workers": workers}
     if not cache or samples.key is None:
         array = np.empty(shape, dtype=np.uint8)
-        decode_all(samples, array, channels=channels, size=size, interpolation=interpolation, workers=workers)
+        decode_all(samples, array, **decoding)
         return torch.from_numpy(array)
     name = hashlib.sha256(f"{samples.key}|{channels}|{size}|{interpolation}".encode()).hexdigest()[:40]
     path = decoded_cache() / f"{name}.npy"
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(path) as temporary:
-            array = np.lib.format.open_memmap(temporary, mode="w+", dtype=np.uint8, shape=shape)
-            decode_all(
-                samples, array, channels=channels, size=size, interpolation=interpolation, workers=workers
-            )
-            array.flush()
-            del array
-    array = np.load(path, mmap_mode="c")  # copy-on-write: writable for torch, the file stays as it is
-    if array.shape != shape:
-        raise ZooError(f"the decoded cache {path} is damaged (shape {array.shape}, not {shape}); delete it")
+    array = _from_cache(path, shape)
+    if array is None:
+        try:
+            _write_cache(path, samples, shape, **decoding)
+        except OSError as exc:  # a read-only or full cache: this run decodes into memory instead
+            reason = exc.strerror or str(exc)
+            warnings.warn(f"cannot keep decoded images in {path.parent} ({reason}); not cached", stacklevel=2)
+            return resident(samples, **decoding, cache=False)
+        array = np.load(path, mmap_mode="c")  # copy-on-write: writable for torch, the file stays as it is
     return torch.from_numpy(array)
+
+
+def _write_cache(path: Path, samples: Samples, shape: tuple[int, ...], **decoding: Any) -> None:
+    """Decode ``samples`` into the cache file ``path``, kept with its sha256. The file's blocks
+    are reserved first, so a full disk is an ``OSError`` now rather than a SIGBUS mid-decode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with hashed_file(path) as temporary:
+        array = np.lib.format.open_memmap(temporary, mode="w+", dtype=np.uint8, shape=shape)
+        if hasattr(os, "posix_fallocate"):
+            with open(temporary, "r+b") as handle:
+                os.posix_fallocate(handle.fileno(), 0, os.fstat(handle.fileno()).st_size)
+        decode_all(samples, array, **decoding)
+        array.flush()
+        del array
+
+
+def _from_cache(path: Path, shape: tuple[int, ...]) -> np.ndarray | None:
+    """The decoded images kept at ``path``, or ``None`` when there are none or they fail their
+    check (truncated, replaced, another shape or type): then they are decoded again."""
+    if not path.is_file():
+        return None
+    reason = hash_disagrees(path)
+    if reason is None:
+        try:
+            array = np.load(path, mmap_mode="c")  # never unpickles: allow_pickle is off
+        except (OSError, ValueError) as exc:
+            reason = f"it is not a plain array ({exc})"
+        else:
+            if array.shape == shape and array.dtype == np.uint8:
+                return array
+            reason = f"it holds {array.dtype} {array.shape}, not uint8 {shape}"
+    warnings.warn(
+        f"the decoded images in {path} fail their check ({reason}); decoding them again", stacklevel=3
+    )
+    return None
 
 
 def labels_of(samples: Samples) -> torch.Tensor:

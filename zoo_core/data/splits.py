@@ -21,6 +21,7 @@ from ..contract.interfaces import ImageSet, Samples, SampleSet
 from ..contract.recipe import Recipe
 from ..host.entries import DatasetSpec
 from ..runtime.distributed import Process, shard
+from ..store.paths import decoded_cache
 from .datasets import load_dataset, split_indices
 from .device_data import BatchPrep, DeviceSplit, Split
 from .samples import Picked, StreamSplit, labels_of, memory_budget, resident, resident_bytes
@@ -104,7 +105,8 @@ def load_splits(
         if not keep:
             return _streamed(data, recipe, prep, described, workers, decode)
         data = _decoded(data, workers, decode)
-        path = f"resident ({size / 2**20:,.0f} MiB decoded, cached in the zoo's data cache)"
+        kept = ", cached in the zoo's data cache" if os.access(decoded_cache(), os.W_OK) else ""
+        path = f"resident ({size / 2**20:,.0f} MiB decoded{kept})"
     return _resident(data, recipe, prep, described, path)
 
 

@@ -6,6 +6,7 @@ import hashlib
 import json
 import time
 import warnings
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -14,7 +15,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from zoo_core import ZooError, atomic_path, create_model, get_weights, user_cache_dir
+from zoo_core import ZooError, create_model, get_weights, hash_disagrees, hashed_file, user_cache_dir
 
 if TYPE_CHECKING:
     from zoo_core import TrainingSession
@@ -50,6 +51,23 @@ def train(session: TrainingSession) -> dict[str, Any]:
         teacher_logits=source,
         teacher_cache_seconds=cache_seconds,
     )
+
+
+def _kept_logits(path: Path, shape: tuple[int, int]) -> tuple[torch.Tensor | None, str]:
+    """The logits kept at ``path`` when they are what this cache wrote (its sha256, float32 of
+    ``shape``, finite), else ``None`` and why not."""
+    reason = hash_disagrees(path)
+    if reason is not None:
+        return None, reason
+    try:
+        logits = load_file(path)["logits"]
+    except (OSError, SafetensorError, KeyError) as exc:
+        return None, f"unreadable: {exc}"
+    if logits.dtype != torch.float32 or tuple(logits.shape) != shape:
+        return None, f"{logits.dtype} {tuple(logits.shape)}, not float32 {shape}"
+    if not torch.isfinite(logits).all():
+        return None, "it holds NaN or infinite values"
+    return logits, ""
 
 
 class Teacher:
@@ -92,19 +110,21 @@ class Teacher:
         so runs that differ only in the student's recipe pay for the teacher once."""
         split = session.train_split
         path = user_cache_dir() / "teacher-logits" / f"{self._key(session)}.safetensors"
-        try:
-            logits = load_file(path)["logits"]
-            if logits.shape == (len(split), session.dataset.num_classes):
+        shape = (len(split), session.dataset.num_classes)
+        if path.is_file():
+            logits, reason = _kept_logits(path, shape)
+            if logits is not None:
                 return logits.to(session.device), "read from the cache"
-        except (OSError, SafetensorError, KeyError):  # none yet, or unreadable: computed again
-            pass
+            warnings.warn(f"the teacher's logits in {path} fail their check ({reason})", stacklevel=1)
         with session.autocast():
             logits = torch.cat([self(x) for x, _ in split.batches(session.eval_batch_size)])
+        if not torch.isfinite(logits).all():
+            raise ZooError(f"teacher {self.model_name} gives NaN or infinite logits; choose other weights")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_path(path) as temporary:
+            with hashed_file(path) as temporary:
                 save_file({"logits": logits.cpu().contiguous()}, temporary)
-        except (OSError, ZooError) as exc:  # the run goes on; the next one asks the teacher again
+        except (OSError, ZooError, SafetensorError) as exc:  # the run goes on; the next one asks again
             warnings.warn(f"the teacher's logits could not be kept in {path.parent}: {exc}", stacklevel=1)
         return logits, "computed once"
 

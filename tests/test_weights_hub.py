@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
 import socket
@@ -252,3 +253,42 @@ def test_a_private_hubs_token_goes_to_its_own_host_only(hub, home, tmp_path, zoo
     kept = [p for folder in (home, tmp_path / "hub") for p in folder.rglob("*") if p.is_file()]
     assert not [p for p in kept if "s3cret" in p.name or b"s3cret" in p.read_bytes()]  # no file holds it
     assert "s3cret" not in refused.output + wrong.output + pulled.output
+
+
+def test_offline_the_kept_copy_of_a_hubs_manifest_is_what_weights_list_shows(hub, home, zoo_cli) -> None:
+    assert zoo_cli("pull", "lenet5", "--weights", "mirror", "--hub", hub.url, "--no-progress").exit_code == 0
+    asked = len(hub.requests)
+    os.environ["ZOO_OFFLINE"] = "1"
+    try:
+        listed = zoo_cli("weights", "list", "--hub", hub.url)
+    finally:
+        del os.environ["ZOO_OFFLINE"]
+    assert listed.exit_code == 0, listed.output
+    assert "lenet5.mirror" in listed.output and " cache " in listed.output
+    assert len(hub.requests) == asked
+
+
+def test_a_redirect_to_a_dead_host_names_where_it_led(hub, home) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{closed.getsockname()[1]}/elsewhere.safetensors"
+    hub.redirects[FILE] = dead
+    with pytest.raises(HubError, match=rf"cannot reach {dead} \(redirected from {hub.url}{FILE[1:]}\)"):
+        locate(hub_weights("lenet5", "mirror", hub.url), progress=False)
+
+
+def test_a_kept_manifest_damaged_here_is_blamed_on_this_machine_not_the_hub(hub, home, monkeypatch) -> None:
+    hub_entries(hub.url)
+    (kept,) = (home / "hubs").glob("*.json")
+    kept.write_text("{damaged")
+    monkeypatch.setenv("ZOO_OFFLINE", "1")
+    with pytest.raises(HubError, match=rf"^{kept} is not a weights manifest.*unset ZOO_OFFLINE to read"):
+        hub_entries(hub.url)
+    assert not kept.exists()
+
+    monkeypatch.delenv("ZOO_OFFLINE")
+    hub_entries(hub.url)
+    kept.write_text("{damaged")
+    with pytest.warns(UserWarning, match=rf"{kept} is not a weights manifest.*reading hub {hub.url} again"):
+        assert [e.tag for e in hub_entries(hub.url)] == ["mirror"]
+    assert json.loads(kept.read_text())["weights"]

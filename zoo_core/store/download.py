@@ -246,7 +246,11 @@ def _open(url: str, headers: dict[str, str] | None = None, *, hub: str | None = 
     if token and hub and is_url(hub) and _host(url) == _host(hub):
         request.add_unredirected_header("Authorization", f"Bearer {token}")
         request.zoo_token_host = _host(hub)  # type: ignore[attr-defined]
-    return _OPENER.open(request, timeout=TIMEOUT)
+    try:
+        return _OPENER.open(request, timeout=TIMEOUT)
+    except urllib.error.URLError as exc:  # name where a redirect led, not only where it began
+        exc.zoo_url = getattr(request, "zoo_redirected_to", url)  # type: ignore[attr-defined]
+        raise
 
 
 def _host(url: str) -> tuple[str, str]:
@@ -259,6 +263,10 @@ class _SameHostRedirects(urllib.request.HTTPRedirectHandler):
 
     def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
         new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        origin = getattr(req, "zoo_origin", req)
+        origin.zoo_redirected_to = newurl
+        if new is not None:
+            new.zoo_origin = origin
         host = getattr(req, "zoo_token_host", None)
         if new is not None and host is not None and _host(newurl) == host:
             new.add_unredirected_header("Authorization", req.unredirected_hdrs["Authorization"])
@@ -278,7 +286,8 @@ def _local_path(location: str) -> Path | None:
 
 
 def _reason(url: str, exc: BaseException) -> str:
-    url = shown(url)
+    reached = getattr(exc, "zoo_url", url)
+    url = shown(reached) if reached == url else f"{shown(reached)} (redirected from {shown(url)})"
     if isinstance(exc, urllib.error.HTTPError) and exc.code in (401, 403):
         given = "the token in ZOO_HUB_TOKEN was refused" if hub_token() else "this hub needs a token"
         return (

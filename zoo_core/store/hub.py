@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import warnings
 from pathlib import Path
 
 from ..base.atomic import write_bytes
@@ -19,7 +20,7 @@ from ..base.errors import HubError, WeightsError
 from ..contract.weights_info import WeightsInfo
 from .download import fetch, is_url, join, read_bytes, shown
 from .manifest import MANIFEST, read_manifest
-from .paths import fetch_lock, hub_copy, hub_override, weights_cache
+from .paths import OFFLINE_ENV, fetch_lock, hub_copy, hub_override, offline, weights_cache
 from .weights import verify
 
 FETCH_LOCK_SECONDS = 3600  # the longest another process may take to fetch one file
@@ -102,21 +103,29 @@ def source(info: WeightsInfo, hub: str | None = None) -> str:
 
 def hub_entries(hub: str, *, refresh: bool = False) -> list[WeightsInfo]:
     """Every entry of ``hub``'s manifest, each with its ``url`` resolved against ``hub``. The
-    manifest is read once and kept in the cache; ``refresh`` reads it again."""
+    manifest is read once and kept in the cache; ``refresh`` reads it again (unless
+    ``ZOO_OFFLINE`` is set and a copy is kept: then that copy is what this machine knows)."""
     kept = hub_copy(hub)
-    if refresh or not kept.is_file():
+    fresh = not kept.is_file() or (refresh and not offline())
+    if fresh:
         data = read_bytes(join(hub, MANIFEST), what=f"the manifest of hub {shown(hub)}", hub=hub)
         try:
             json.loads(data)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise HubError(f"{join(hub, MANIFEST)} is not a weights manifest: {exc}") from None
+            raise HubError(f"{shown(join(hub, MANIFEST))} is not a weights manifest: {exc}") from None
         kept.parent.mkdir(parents=True, exist_ok=True)
         write_bytes(kept, data)
     try:
         entries = read_manifest(kept, hub=hub)
     except WeightsError as exc:
         kept.unlink(missing_ok=True)
-        raise HubError(str(exc).replace(str(kept), join(hub, MANIFEST))) from None
+        if fresh:  # as the hub sent it: the hub's fault
+            raise HubError(str(exc).replace(str(kept), shown(join(hub, MANIFEST)))) from None
+        if offline():
+            again = f"unset {OFFLINE_ENV} to read the hub again"
+            raise HubError(f"{exc}; this damaged copy was removed: {again}") from None
+        warnings.warn(f"{exc}; reading hub {shown(hub)} again", stacklevel=2)  # damaged here, not there
+        return hub_entries(hub, refresh=True)
     return [dataclasses.replace(e, file=None) for e in entries]
 
 

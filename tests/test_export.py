@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,7 @@ import torch
 import zoo_core as zoo
 from zoo_core import ExportError, Recipe, export_model, exporter_names, hookimpl, load_weights
 from zoo_core.host import plugins
+from zoo_core.store.weights import file_sha256
 from zoo_plugins.exporters.onnx import ort_session
 
 
@@ -277,3 +280,49 @@ def test_a_pt2_parity_failure_keeps_no_file(tmp_path: Path, monkeypatch) -> None
     with pytest.raises(ExportError, match="pt2 parity failed for lenet5 at batch 1"):
         export_model("lenet5", ["pt2"], tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+FORMATS = ("--safetensors", "--onnx", "--pt2")
+
+
+def export_process(out: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "zoo_core", "export", "lenet5", "--weights", "fashion_mnist", *args, "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=out,
+    )
+
+
+def test_the_same_weights_exported_twice_give_the_same_bytes(tmp_path: Path) -> None:
+    """Each export in a process of its own: safetensors writes its header in hash-map order and
+    torch.export names its archive after the file, both of which differ between processes."""
+    hashes = []
+    for out in (tmp_path / "first", tmp_path / "second"):
+        out.mkdir()
+        export = export_process(out, *FORMATS, "--out", str(out))
+        stdout, stderr = export.communicate(timeout=300)
+        assert export.returncode == 0, stderr
+        hashes.append({Path(r["path"]).name: r["sha256"] for r in json.loads(stdout)})
+    assert hashes[0] == hashes[1] and len(hashes[0]) == 3
+    on_disk = {name: file_sha256(tmp_path / "second" / name) for name in hashes[1]}
+    assert hashes[0] == on_disk
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_two_exports_to_one_folder_at_once_never_report_a_hash_not_on_disk(force, tmp_path: Path) -> None:
+    flags = ["--onnx", "--out", ".", *(["--force"] if force else [])]
+    both = [export_process(tmp_path, *flags) for _ in range(2)]
+    results = [(*p.communicate(timeout=300), p.returncode) for p in both]
+    succeeded = [json.loads(stdout) for stdout, _, code in results if code == 0]
+    failed = [stderr for _, stderr, code in results if code != 0]
+    assert len(succeeded) >= 1 and (force or len(succeeded) == 1), results
+    for (report,) in succeeded:
+        assert report["sha256"] == file_sha256(tmp_path / "lenet5.onnx")
+    for stderr in failed:
+        assert re.search(
+            r"lenet5\.(onnx|parity\.json) (already exists|appeared while this export ran|was replaced)",
+            stderr,
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lenet5.onnx", "lenet5.parity.json"]

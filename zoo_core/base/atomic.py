@@ -4,6 +4,7 @@ failure, a full disk or an interrupt never leaves a half-written file under the 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -17,9 +18,11 @@ from .errors import ZooError
 
 
 @contextlib.contextmanager
-def atomic_files() -> Iterator[Callable[[str | Path], Path]]:
+def atomic_files(*, replace: bool = True) -> Iterator[Callable[[str | Path], Path]]:
     """Yield ``temporary(target)``, which hands out a temporary path beside ``target``. When the
-    block succeeds every temporary file replaces its target; when it raises, all are removed.
+    block succeeds every temporary file takes its target's name; when it raises, all are removed.
+    ``replace=False``: a target that exists by then (another process wrote it meanwhile) is a
+    ``FileExistsError``, never overwritten, and the files this call placed are taken back.
 
     An export uses it for a file and its sidecars (the ONNX parity report), so either all of
     them appear or none does."""
@@ -46,8 +49,18 @@ def atomic_files() -> Iterator[Callable[[str | Path], Path]]:
             with open(tmp, "rb+") as handle:
                 os.fsync(handle.fileno())
             tmp.chmod(mode)
-        for tmp, target in pending:
-            os.replace(tmp, target)
+        placed: list[Path] = []
+        try:
+            for tmp, target in pending:
+                if replace:
+                    os.replace(tmp, target)
+                else:
+                    _place_new(tmp, target)
+                placed.append(target)
+        except BaseException:
+            for target in placed if not replace else ():
+                target.unlink(missing_ok=True)
+            raise
     except OSError as exc:
         for tmp, _ in pending:
             tmp.unlink(missing_ok=True)
@@ -68,6 +81,21 @@ def _naming_target(exc: OSError, pending: list[tuple[Path, Path]]) -> OSError:
     if named is None or exc.errno is None:
         return exc
     return type(exc)(exc.errno, exc.strerror, str(named))
+
+
+def _place_new(tmp: Path, target: Path) -> None:
+    """Give ``tmp`` the name ``target`` only if no file has it: a hard link fails atomically
+    when ``target`` exists (a file system without hard links gets a check, then a rename)."""
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise
+    except OSError:
+        if target.exists():
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target)) from None
+        os.replace(tmp, target)
+        return
+    tmp.unlink()
 
 
 STALE_SECONDS = 24 * 3600

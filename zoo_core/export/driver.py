@@ -167,20 +167,30 @@ def _write(
 ) -> dict[str, Any]:
     """Run one exporter on temporary files named ``stem`` + suffix; keep them only if it succeeds."""
     target = stem.with_name(stem.name + exporter.suffix)
-    with atomic_files() as temporary:
+    try:
+        with atomic_files(replace=force) as temporary:
 
-        def sidecar(suffix: str) -> Path:
-            path = stem.with_name(stem.name + suffix)
-            _may_write(path, weights=weights, force=force)
-            return temporary(path)
+            def sidecar(suffix: str) -> Path:
+                path = stem.with_name(stem.name + suffix)
+                _may_write(path, weights=weights, force=force)
+                return temporary(path)
 
-        job = ExportJob(**common, sidecar=sidecar, options=options)
-        report = exporter.load_exporter()(job, temporary(target))
+            job = ExportJob(**common, sidecar=sidecar, options=options)
+            written = temporary(target)
+            report = exporter.load_exporter()(job, written)
+            size, sha256 = written.stat().st_size, file_sha256(written)
+    except FileExistsError as exc:
+        raise ExportError(
+            f"{exc.filename} appeared while this export ran (another export?); it was left as it is: "
+            "replace it with --force or choose another --out"
+        ) from None
+    if file_sha256(target) != sha256:  # with --force: a concurrent export replaced it since
+        raise ExportError(f"{target} was replaced by another process while this export ran; export again")
     return {
         "format": exporter.name,
         "path": str(target),
-        "bytes": target.stat().st_size,
-        "sha256": file_sha256(target),
+        "bytes": size,
+        "sha256": sha256,
         "input_shape": list(job.input_shape),
         **report,
     }

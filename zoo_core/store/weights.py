@@ -32,10 +32,21 @@ def save_weights(
 
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in state_dict.items()}
     # serialised in memory, so a full disk is an OSError naming ``path``, not a SafetensorError
-    data = save(tensors, metadata={k: str(v) for k, v in metadata.items()})
+    data = _sorted_header(save(tensors, metadata={k: str(v) for k, v in metadata.items()}))
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
     return hashlib.sha256(data).hexdigest()
+
+
+def _sorted_header(data: bytes) -> bytes:
+    """``data`` (a safetensors file) with its JSON header's keys sorted: safetensors writes them
+    in hash-map order, which differs from process to process, so the same weights would get
+    another sha256 each time. The tensors' offsets count from the end of the header, so they hold;
+    the header is padded with spaces to a multiple of 8 bytes, as safetensors pads it."""
+    size = int.from_bytes(data[:8], "little")
+    header = json.dumps(json.loads(data[8 : 8 + size]), sort_keys=True, separators=(",", ":")).encode()
+    header += b" " * (-len(header) % 8)
+    return len(header).to_bytes(8, "little") + header + data[8 + size :]
 
 
 def load_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

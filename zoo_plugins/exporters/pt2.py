@@ -7,6 +7,7 @@ program loaded back with ``torch.export.load`` gives the model's logits at sever
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,11 @@ def export_pt2(job: ExportJob, path: Path) -> dict[str, Any]:
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ExportError(f"torch.export failed for {job.model_name}: {first}") from None
-    torch.export.save(program, path, extra_files={"zoo.json": json.dumps(job.metadata)})
+    # saved through a buffer: the archive's folder is then "archive", not the temporary file's
+    # random name, so the same weights give the same bytes every time
+    buffer = io.BytesIO()
+    torch.export.save(program, buffer, extra_files={"zoo.json": json.dumps(job.metadata, sort_keys=True)})
+    path.write_bytes(buffer.getbuffer())
     loaded = torch.export.load(path).module()
     generator = torch.Generator().manual_seed(0)
     worst = 0.0

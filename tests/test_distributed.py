@@ -166,6 +166,35 @@ def test_an_elastic_restart_after_sigkill_ends_with_identical_weights(nproc: str
     assert len((runs["killed"] / "metrics.jsonl").read_text().splitlines()) == 4
 
 
+def test_a_worker_killed_without_restarts_is_one_line_naming_the_rank_and_the_resume(tmp_path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    fake_distribution(site, "zoo-killer", "killer", KILLER)
+    args = ("train", "lenet5", *SHORT, "--epochs", "4", "--nproc", "2", "--out", "run")
+    process = zoo(*args, cwd=tmp_path, env={"PYTHONPATH": f"{site}{os.pathsep}{ROOT}"})
+    _, err = process.communicate(timeout=240)
+    assert process.returncode == 1
+    assert err.strip().splitlines() == [
+        "Error: worker rank 0 was killed by SIGKILL; zoo train --resume run goes on from its last checkpoint "
+        "(--max-restarts N restarts it)"
+    ]
+    assert not processes_in(tmp_path)
+
+
+def test_a_mistake_found_in_every_worker_is_said_once(tmp_path) -> None:
+    """A data folder that breaks only once the workers read it (a class of the test split that
+    training lacks): each rank finds it, the launcher says it once, without torchrun's report."""
+    images = two_tone_folder(tmp_path / "images")
+    (images / "test" / "extra").mkdir()
+    (images / "test" / "dark" / "0.png").rename(images / "test" / "extra" / "0.png")
+    args = ("train", "lenet5", "--data", str(images), "--epochs", "1", "--nproc", "2", "--out", "run")
+    process = zoo(*args, "--no-progress", cwd=tmp_path)
+    _, err = process.communicate(timeout=240)
+    (line,) = err.strip().splitlines()
+    assert process.returncode == 1 and line.startswith("Error: ") and "extra" in line, err
+    assert not processes_in(tmp_path)
+
+
 def test_a_restart_never_takes_up_a_run_that_was_in_out_before_the_command(tmp_path) -> None:
     finished(zoo("train", "lenet5", *SHORT, "--epochs", "1", "--out", "run", cwd=tmp_path))
     before = {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir()}

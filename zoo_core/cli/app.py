@@ -34,6 +34,7 @@ from ..contract.interfaces import Option
 from ..data.datasets import folder_dataset
 from ..runtime.allocator import keep_freed_memory
 from ..store.paths import error_reports
+from .launch import leave_worker_error
 
 WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
 
@@ -42,6 +43,16 @@ class ZooGroup(click.Group):
     """A click group that turns every error into one line on stderr and an exit code of 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return self._invoke(ctx)
+        except click.UsageError:
+            raise
+        except click.ClickException as exc:
+            if leave_worker_error(exc.format_message()):  # a torchrun worker: its launcher says it once
+                raise click.exceptions.Exit(exc.exit_code) from None
+            raise
+
+    def _invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except ZooError as exc:

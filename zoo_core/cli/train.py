@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
-import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -15,12 +11,13 @@ import click
 from ..base.errors import PluginError, ZooError
 from ..contract.interfaces import Option
 from ..contract.recipe import Recipe
-from ..contract.run import CHECKPOINT_FILE, LAUNCH_ENV, Run
+from ..contract.run import Run
 from ..host.entries import PART_KINDS, PartSpec
 from ..host.plugins import part_registry
 from ..host.training_parts import default_part
 from ..models.catalogue import base_recipe, get_recipe
-from .app import WEIGHTS_HELP, PluginCommand, cli, data_source, echo_json, echo_table, option_param
+from .app import DEBUG_KEY, WEIGHTS_HELP, PluginCommand, cli, data_source, echo_json, echo_table, option_param
+from .launch import Launch
 
 
 def data_options(command):
@@ -242,7 +239,7 @@ def train(
             if launch.nnodes > 1:
                 raise ZooError("--nnodes needs --out: every machine must name the same run folder")
             out = Run.new_directory(str(name), Path("runs"))  # one folder for every restart
-        sys.exit(launch.run(out))
+        sys.exit(launch.run(out, debug=bool(click.get_current_context().meta.get(DEBUG_KEY))))
     if resume is not None:
         from .. import training  # imports torch
 
@@ -286,90 +283,6 @@ def _option_value(text: str) -> object:
         except ValueError:
             pass
     return text
-
-
-LAUNCH_OPTIONS = ("--nproc", "--nnodes", "--rdzv-endpoint", "--max-restarts", "--out")
-
-
-@dataclass(frozen=True)
-class Launch:
-    """How torchrun runs this command: processes per machine, machines, where they meet, and
-    how often a failed group is restarted."""
-
-    nproc: int
-    nnodes: int
-    endpoint: str | None
-    max_restarts: int
-
-    def __post_init__(self) -> None:
-        if self.nnodes > 1 and not self.endpoint:
-            raise ZooError("--nnodes needs --rdzv-endpoint HOST:PORT, the same on every machine")
-        if self.endpoint is not None:
-            host, _, port = self.endpoint.rpartition(":")
-            if not host or not port.isdigit() or not 0 < int(port) < 65536:
-                raise ZooError(f"--rdzv-endpoint must be HOST:PORT, got {self.endpoint!r}")
-
-    @property
-    def needs_torchrun(self) -> bool:
-        return self.nproc > 1 or self.nnodes > 1 or self.max_restarts > 0
-
-    def run(self, out: Path | None) -> int:
-        """Re-run this very command under torchrun, writing to ``out`` (the same folder on
-        every restart); return torchrun's exit code."""
-        args, skip = [], False
-        for arg in sys.argv[1:]:
-            if skip:
-                skip = False
-            elif arg in LAUNCH_OPTIONS:
-                skip = True
-            elif not arg.startswith(tuple(f"{o}=" for o in LAUNCH_OPTIONS)):
-                args.append(arg)
-        if self.nnodes == 1 and self.endpoint is None:
-            where = ["--standalone"]
-        else:
-            rdzv_id = "zoo-" + "".join(c if c.isalnum() else "-" for c in str(out))[-60:]
-            where = [f"--nnodes={self.nnodes}", "--rdzv-backend=c10d", f"--rdzv-endpoint={self.endpoint}"]
-            where.append(f"--rdzv-id={rdzv_id}")
-        command = [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            *where,
-            f"--nproc-per-node={self.nproc}",
-            f"--max-restarts={self.max_restarts}",
-            "-m",
-            "zoo_core",
-            *args,
-            *(["--out", str(out)] if out is not None else []),
-        ]
-        # the workers' process group gets a store of its own: on the rendezvous' shared store a
-        # restarted gloo group can read the dead group's addresses (pytorch/pytorch#135712)
-        env = {**os.environ, "TORCH_DISABLE_SHARE_RDZV_TCP_STORE": "1", LAUNCH_ENV: uuid.uuid4().hex}
-        torchrun = subprocess.Popen(command, env=env)
-        try:
-            return torchrun.wait()
-        except BaseException:  # SIGTERM (SystemExit from the zoo's handler) or Ctrl-C
-            _stop(torchrun, out)
-            raise
-
-
-def _stop(torchrun: subprocess.Popen, out: Path | None) -> None:
-    """Stop a launched run and every worker: torchrun, sent SIGTERM, stops its workers (which
-    run in sessions of their own, out of reach of the terminal's Ctrl-C) before it exits; one
-    that does not within STOP_SECONDS is killed. Then say where the run can go on from."""
-    torchrun.send_signal(signal.SIGTERM)
-    try:
-        torchrun.wait(timeout=STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        torchrun.kill()
-        torchrun.wait()
-    if out is not None and (out / CHECKPOINT_FILE).is_file():
-        click.echo(f"stopped; the last checkpoint is in {out}: zoo train --resume {out} goes on", err=True)
-    else:
-        click.echo("stopped before the first checkpoint; nothing to resume", err=True)
-
-
-STOP_SECONDS = 60
 
 
 @cli.command("eval")

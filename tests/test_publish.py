@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -137,6 +138,75 @@ def test_eight_publishes_at_once_keep_eight_entries_and_leave_nothing_behind(run
     left = sorted(p.name for p in (hub / "lenet5").iterdir())
     assert left == [f"t{i}" for i in range(8)]  # no staging folder
     assert sorted(p.name for p in hub.iterdir()) == [".publish.lock", "cards.md", "lenet5", "manifest.json"]
+
+
+PULL_WHEN_PUBLISHED = """
+import sys, time
+from zoo_core.base.errors import HubError
+from zoo_core.store.hub import hub_weights, locate
+hub, tag = sys.argv[1], sys.argv[2]
+
+
+def published():
+    try:
+        return hub_weights("lenet5", tag, hub)
+    except HubError:  # the hub has no manifest until the first publish
+        return None
+
+
+deadline = time.monotonic() + 240
+while (entry := published()) is None:  # as a CI job waits for a publish
+    assert time.monotonic() < deadline, f"{tag} never appeared"
+    time.sleep(0.1)
+print(locate(entry, progress=False).file)
+"""
+
+
+def test_eight_publishes_and_eight_pulls_at_once_end_with_eight_of_everything(run, tmp_path) -> None:
+    """Eight publishes to one hub and, at the same time, eight pulls of what they publish over
+    HTTP into one cache: every entry, bundle and cached file arrives whole, every check is
+    recorded, and no lock holder, staging folder, ``.part`` or temporary file is left behind."""
+    hub, home = tmp_path / "hub", tmp_path / "home"
+    env = {**os.environ, "ZOO_HOME": str(home)}
+    publisher = (
+        "import sys; from zoo_core.store.publish import publish; "
+        "from pathlib import Path; publish(Path(sys.argv[1]), tag=sys.argv[2], to=Path(sys.argv[3]))"
+    )
+    tags = [f"t{i}" for i in range(8)]
+    hub.mkdir()
+    with HubServer(hub) as server:
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-c", script, *args],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for tag in tags
+            for script, args in (
+                (publisher, (str(run), tag, str(hub))),
+                (PULL_WHEN_PUBLISHED, (server.url, tag)),
+            )
+        ]
+        results = [(*p.communicate(timeout=300), p.returncode) for p in processes]
+    assert all(code == 0 for _, _, code in results), [err[-2000:] for _, err, code in results if code]
+    entries = read_manifest(hub / "manifest.json")
+    assert sorted(e.tag for e in entries) == tags
+    assert sorted(p.name for p in (hub / "lenet5").iterdir()) == tags
+    pulled = sorted(Path(out.strip()) for out, _, _ in results if out.strip())
+    assert sorted(p for p in (home / "weights").iterdir()) == pulled and len(pulled) == 8
+    by_sha = {e.sha256: e for e in entries}
+    for path in pulled:
+        assert file_sha256(path) in by_sha
+    verified = json.loads((home / "verified.json").read_text())
+    assert sorted(Path(k) for k in verified) == [p.resolve() for p in pulled]
+    leftovers = [
+        p
+        for p in [*hub.rglob(".*"), *home.rglob("*.part"), *home.rglob(".*tmp*")]
+        if p.name != ".publish.lock"
+    ]
+    assert leftovers == []
 
 
 def test_a_publish_sweeps_what_a_killed_one_left_in_the_hub(run, tmp_path) -> None:

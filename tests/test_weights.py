@@ -6,7 +6,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import os
 import shutil
+import subprocess
+import sys
+import time
 import warnings
 from dataclasses import replace
 from pathlib import Path
@@ -264,3 +268,25 @@ def test_model_cards_match_the_manifest(zoo_cli) -> None:
         "resnet18_small.fashion_mnist" in info
         and f"{ENTRIES[-1].metrics['test_accuracy']:.4f}" in zoo_cli("list", "--pretrained").output
     )
+
+
+def test_eight_processes_checking_eight_files_at_once_keep_eight_records(tmp_path) -> None:
+    """The record of checked files is read, changed and written by every process that hashes a
+    file; without its lock, processes finishing together keep one another's records out."""
+    shipped = next(e for e in shipped_entries() if e.model == "lenet5")
+    copies = []
+    for i in range(8):
+        copies.append(tmp_path / f"copy{i}.safetensors")
+        shutil.copyfile(shipped.file, copies[-1])
+    script = (
+        "import dataclasses, sys, time; from pathlib import Path; from zoo_core import get_weights; "
+        "from zoo_core.store.weights import verify; info = get_weights('lenet5'); "
+        "time.sleep(max(0.0, float(sys.argv[2]) - time.time())); "  # all at the same moment
+        "verify(dataclasses.replace(info, file=Path(sys.argv[1])), recheck=True)"
+    )
+    env = {**os.environ, "ZOO_HOME": str(tmp_path / "home")}
+    start = str(time.time() + 5)
+    processes = [subprocess.Popen([sys.executable, "-c", script, str(c), start], env=env) for c in copies]
+    assert all(p.wait(timeout=120) == 0 for p in processes)
+    verified = json.loads((tmp_path / "home" / "verified.json").read_text())
+    assert sorted(verified) == sorted(str(c.resolve()) for c in copies)

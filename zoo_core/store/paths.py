@@ -76,7 +76,8 @@ def facts_cache() -> Path:
 
 
 def fetch_lock(cached: Path) -> Path:
-    """The lock file taken while ``cached`` (a file in the cache) is fetched."""
+    """The lock file taken while ``cached`` (a file in the cache) is fetched, or (for the
+    record of checked files) updated."""
     return home() / "locks" / f"{cached.name}.lock"
 
 

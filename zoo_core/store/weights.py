@@ -18,7 +18,7 @@ from safetensors import SafetensorError, safe_open
 from ..base.atomic import atomic_path, write_json
 from ..base.errors import WeightsError, ZooError
 from ..contract.weights_info import WeightsInfo
-from .paths import verified_record
+from .paths import fetch_lock, verified_record
 
 if TYPE_CHECKING:
     import torch
@@ -95,21 +95,35 @@ def verify(info: WeightsInfo, *, recheck: bool = False) -> None:
         return
     digest = file_sha256(info.file)
     if digest != info.sha256:
-        if memo.pop(key, None) is not None:
-            _write_memo(memo)
+        if key in memo:
+            _remember(key, None)
         raise WeightsError(
             f"{info.file} fails its sha256 check (expected {info.sha256[:12]}..., file {digest[:12]}...): "
             "it is corrupted or was changed; restore it or download it again"
         )
-    memo[key] = seen
-    _write_memo(memo)
+    _remember(key, seen)
 
 
-def _write_memo(memo: dict[str, list]) -> None:
+MEMO_LOCK_SECONDS = 10.0
+
+
+def _remember(key: str, seen: list | None) -> None:
+    """Record (or, with ``seen`` None, forget) one file's check: read, changed and written under
+    a lock, so that processes checking other files at the same time lose none of each other's
+    records. A cache that cannot be written, or a lock held too long, only costs a re-hash."""
+    from filelock import FileLock, Timeout  # only after a file was hashed, never on a cached load
+
+    lock = fetch_lock(_memo_path())
     try:
-        _memo_path().parent.mkdir(parents=True, exist_ok=True)
-        write_json(_memo_path(), memo)
-    except (OSError, ZooError):  # a read-only cache only costs the next load a re-hash
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(lock, timeout=MEMO_LOCK_SECONDS):
+            memo = _read_memo()
+            if seen is None:
+                memo.pop(key, None)
+            else:
+                memo[key] = seen
+            write_json(_memo_path(), memo)
+    except (OSError, ZooError, Timeout):
         pass
 
 

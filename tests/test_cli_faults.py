@@ -539,6 +539,12 @@ FAULTS = [
         "good.txt is a file, not a folder; choose another --out",
     ),
     Fault(
+        "a ZOO_HOME that is a file",
+        lambda d, out: ["weights", "list", "--hub", str(ROOT / "weights")],
+        "ZOO_HOME (home-file) is a file, not a folder; point it at a folder",
+        env={"ZOO_HOME": "home-file"},
+    ),
+    Fault(
         "a missing required option",
         lambda d, out: ["eval", "lenet5"],
         "Missing option '--weights'; see 'zoo eval --help'",
@@ -560,6 +566,7 @@ def test_a_bad_input_fails_in_a_few_lines_and_changes_nothing(fault: Fault, tmp_
     scratch, out = tmp_path / "scratch", tmp_path / "out"
     scratch.mkdir()
     out.mkdir()
+    (scratch / "home-file").write_text("a file where a folder should be")
     (out / "good.txt").write_text("a file that was here before")
     args = fault.args(scratch, out)
     before = snapshot(out)

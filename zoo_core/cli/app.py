@@ -33,7 +33,7 @@ from ..base.version import __version__
 from ..contract.interfaces import Option
 from ..data.datasets import folder_dataset
 from ..runtime.allocator import keep_freed_memory
-from ..store.paths import error_reports
+from ..store.paths import HOME_ENV, error_reports, home
 from .launch import leave_worker_error
 
 WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
@@ -61,6 +61,11 @@ class ZooGroup(click.Group):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
             raise SystemExit(128 + signal.SIGPIPE) from None
         except OSError as exc:
+            cache = home()
+            if exc.errno == errno.ENOTDIR and cache.exists() and not cache.is_dir():
+                raise click.ClickException(
+                    f"{HOME_ENV} ({cache}) is a file, not a folder; point it at a folder"
+                ) from None
             if exc.errno not in WRITE_ERRORS:
                 raise self._unexpected(ctx, exc) from None
             where = f" {exc.filename}" if exc.filename else ""

@@ -27,7 +27,7 @@ from zoo_core.training.evaluation import evaluate_model
 from zoo_plugins.architectures.shipped_weights import CHECKOUT_WEIGHTS
 from zoo_plugins.datasets.fashion_mnist import DEBIAN_DIR
 
-from .helpers import ROOT, model_plugin, shipped_entries
+from .helpers import ROOT, model_plugin, run_python, shipped_entries
 
 ENTRIES = shipped_entries()
 SMALL = [e for e in ENTRIES if e.params < 1_000_000]
@@ -76,6 +76,35 @@ def test_torch_hub_loads_the_same_weights(entry) -> None:
     if entry in SMALL:  # the large ones are evaluated once, above; identical weights give identical results
         result, _ = evaluate_model(hub_model, entry.recipe)
         assert abs(result.accuracy - entry.metrics["test_accuracy"]) <= 0.001
+
+
+UNDECLARED = """
+import importlib.abc, sys
+
+# what the zoo's own install brings but hubconf.dependencies does not name, nor torch needs
+UNDECLARED = {"numpy", "PIL", "tqdm", "click", "onnx", "onnxruntime", "torchvision"}
+
+
+class Undeclared(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in UNDECLARED:
+            raise ModuleNotFoundError(f"No module named {name!r} (not in hubconf.dependencies)")
+
+
+sys.meta_path.insert(0, Undeclared())
+"""
+
+
+def test_torch_hub_loads_tagged_weights_with_only_its_declared_dependencies(tmp_path) -> None:
+    (tmp_path / "sitecustomize.py").write_text(UNDECLARED)  # a torch.hub user may lack them
+    code = (
+        "import sys, torch; "
+        "m = torch.hub.load(sys.argv[1], 'lenet5', source='local', weights='fashion_mnist'); "
+        "print(m.zoo_weights.tag, tuple(m(torch.zeros(1, 1, 28, 28)).shape))"
+    )
+    result = run_python("-c", code, str(ROOT), env={"PYTHONPATH": str(tmp_path)}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["fashion_mnist", "(1,", "10)"]
 
 
 def test_zoo_eval_with_a_tag(zoo_cli) -> None:

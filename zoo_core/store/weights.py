@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from safetensors import SafetensorError, safe_open
+from safetensors import SafetensorError
 
 from ..base.atomic import atomic_path, write_json
 from ..base.errors import WeightsError, ZooError
@@ -60,14 +60,29 @@ def load_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, s
         raise WeightsError(f"{path} is not a readable safetensors file: {exc}") from None
 
 
+MAX_HEADER = 100 << 20  # bytes: safetensors' own limit on a header
+
+
 def read_header(path: str | Path) -> dict[str, str]:
-    """A safetensors file's header (its string metadata), without reading the tensors."""
+    """A safetensors file's header (its string metadata), without reading the tensors. Read
+    here (eight bytes of length, then JSON) rather than with ``safe_open``, which needs numpy or
+    torch for a header that needs neither: ``zoo list`` and ``torch.hub`` stay light."""
     path = _existing(path)
     try:
-        with safe_open(str(path), framework="numpy") as handle:
-            return dict(handle.metadata() or {})
-    except (SafetensorError, OSError, ValueError) as exc:
+        with open(path, "rb") as handle:
+            size = int.from_bytes(handle.read(8), "little")
+            if not 2 <= size <= MAX_HEADER:
+                raise ValueError(f"its header claims {size:,} bytes")
+            text = handle.read(size)
+        if len(text) != size:
+            raise ValueError("it is shorter than its header says")
+        header = json.loads(text)
+        metadata = header.get("__metadata__") or {} if isinstance(header, dict) else None
+        if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+            raise ValueError("its header is not a safetensors header")
+    except (OSError, ValueError) as exc:
         raise WeightsError(f"{path} is not a readable safetensors file: {exc}") from None
+    return dict(metadata)
 
 
 def file_sha256(path: str | Path) -> str:

@@ -264,3 +264,61 @@ def test_a_third_party_augmentation_is_listed_and_trained_with(mixup_site, tmp_p
 
     missing = zoo("train", "lenet5", *smoke, "--augment", "mixup", site=str(tmp_path))
     assert missing.returncode == 1 and "unknown augmentation 'mixup'" in missing.stderr
+
+
+PLUGIN_FOR_ZOO_0_1 = '''
+from zoo_core import Recipe, hookimpl
+
+
+@hookimpl
+def zoo_register_models(register):
+    register(
+        "convnext_nano",
+        "my_zoo_plugin.nets:convnext_nano",  # imported only when the model is built
+        params=170,  # at the default configuration; test it
+        num_classes=10,
+        in_channels=1,
+        input_size=(28, 28),
+        recipe=Recipe(name="default", epochs=30, momentum=0.9),
+        description="A ConvNeXt for 28x28 images.",
+    )
+'''
+
+NETS = '''
+from torch import nn
+
+
+def convnext_nano(num_classes=10, in_channels=1):
+    return nn.Sequential(
+        nn.Conv2d(in_channels, 8, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, num_classes)
+    )
+'''
+
+
+def test_a_plugin_written_against_the_zoo_0_1_readme_registers_and_says_what_to_change(tmp_path) -> None:
+    """The plugin of zoo 0.1's README, as its author installed it: a recipe without a dataset
+    and with a recipe field that became a part's option."""
+    site = tmp_path / "site"
+    (site / "my_zoo_plugin").mkdir(parents=True)
+    (site / "my_zoo_plugin" / "__init__.py").write_text(PLUGIN_FOR_ZOO_0_1)
+    (site / "my_zoo_plugin" / "nets.py").write_text(NETS)
+    info = site / "my_zoo_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: my-zoo-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[zoo]\nconvnext = my_zoo_plugin\n")
+
+    described = zoo("info", "convnext_nano", "--json", site=site)
+    assert described.returncode == 0, described.stderr
+    assert json.loads(described.stdout)["params"] == 170
+    checked = run_python(
+        "-W",
+        "always::DeprecationWarning",
+        "-c",
+        "import zoo_core as zoo; r = zoo.get_recipe('convnext_nano'); print(r.dataset, r.epochs, r.options)",
+        env={"PYTHONPATH": str(site)},
+    )
+    assert checked.stdout.split() == ["fashion_mnist", "30", "{}"], checked.stderr
+    assert "recipe 'default' names no dataset, which is deprecated since zoo 0.2" in checked.stderr
+    assert "write Recipe(dataset=NAME, ...)" in checked.stderr
+    assert "momentum are options of the parts that read them since zoo 0.2" in checked.stderr
+    assert "my_zoo_plugin/__init__.py" in checked.stderr  # the warning points at the plugin's line

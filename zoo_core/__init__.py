@@ -18,7 +18,7 @@ from .base.errors import (
     ZooError,
 )
 from .base.tables import format_table
-from .base.version import __version__
+from .base.version import PLUGIN_API, __version__
 from .contract.hookspecs import hookimpl
 from .contract.interfaces import (
     ExportData,
@@ -59,6 +59,7 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "PLUGIN_API",
     "BuilderArgumentError",
     "DatasetNotFoundError",
     "DatasetSpec",

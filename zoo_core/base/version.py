@@ -2,3 +2,8 @@
 the package's public face (``zoo_core/__init__.py``)."""
 
 __version__ = "0.2.1"
+
+# The plugin API this release implements: the hooks, their register() arguments and the names
+# plugins import from zoo_core. A plugin written for the previous minor version keeps working,
+# with a DeprecationWarning saying what to change (CHANGELOG.md lists each change).
+PLUGIN_API = "0.2"

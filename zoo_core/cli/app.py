@@ -29,7 +29,7 @@ import click
 
 from ..base.errors import PluginWarning, ZooError
 from ..base.tables import format_table
-from ..base.version import __version__
+from ..base.version import PLUGIN_API, __version__
 from ..contract.interfaces import Option
 from ..data.datasets import folder_dataset
 from ..runtime.allocator import keep_freed_memory
@@ -124,7 +124,7 @@ def _debug(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
 
 
 @click.group(cls=ZooGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="zoo")
+@click.version_option(__version__, prog_name="zoo", message=f"%(prog)s %(version)s (plugin API {PLUGIN_API})")
 @click.option(
     "--debug",
     is_flag=True,

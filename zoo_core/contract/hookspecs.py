@@ -72,6 +72,7 @@ class RegisterDataset(Protocol):
         mean: Sequence[float] = (0.5,),
         std: Sequence[float] = (0.5,),
         reads_folder: bool = False,
+        default: bool = False,
     ) -> None:
         """Register dataset ``name``, the name recipes give as ``dataset``.
 
@@ -87,7 +88,8 @@ class RegisterDataset(Protocol):
         [0, 1], one value per channel, or one value for every channel.
         ``description``: one sentence for ``zoo plugins``. ``reads_folder``: this is the dataset
         that ``--data PATH`` means (``zoo train``, ``eval``, ``export``): it reads a user's own
-        folder, given as its ``data_dir`` (one plugin may claim it).
+        folder, given as its ``data_dir`` (one plugin may claim it). ``default``: the dataset
+        of a recipe that names none (written for zoo 0.1; one plugin may claim it).
         """
 
 

@@ -2,8 +2,9 @@
 
 The defaults are the lesson's recipe (80/20 split, batch 256, lr 1e-3 with weight decay 1e-4,
 up to 50 epochs, early stopping after 10 epochs without a better validation loss), so a plugin
-states only what differs. The dataset has no default: the core knows no dataset, the model
-plugins name theirs.
+states only what differs. The dataset has no default in the core, which knows no dataset: the
+model plugins name theirs. A recipe written for zoo 0.1 without one gets the dataset a plugin
+declares the default (``register(..., default=True)``) when its model registers, with a warning.
 
 The optimizer, schedule, loss, augmentations, weight averager and trainer are names of parts
 that plugins register; a recipe that names no optimizer, schedule, loss or trainer gets the one
@@ -38,7 +39,7 @@ class Recipe:
     ``dataset`` names a registered dataset (``zoo plugins`` lists them)."""
 
     name: str = "lesson"
-    dataset: str
+    dataset: str | None = None  # None only from zoo 0.1 plugins: the registry fills in the default
     input_size: tuple[int, int] = (28, 28)
     batch_size: int = 256
     optimizer: str | None = None
@@ -65,6 +66,13 @@ class Recipe:
     def __post_init__(
         self, momentum: float | None, nesterov: bool | None, label_smoothing: float | None
     ) -> None:
+        if self.dataset is None:
+            warnings.warn(
+                f"recipe {self.name!r} names no dataset, which is deprecated since zoo 0.2; the dataset "
+                "that plugins declare the default is used: write Recipe(dataset=NAME, ...)",
+                DeprecationWarning,
+                stacklevel=3,
+            )
         old = {"momentum": momentum, "nesterov": nesterov, "label_smoothing": label_smoothing}
         moved = {k: v for k, v in old.items() if v is not None}
         if moved:
@@ -87,7 +95,7 @@ class Recipe:
 
         if not isinstance(self.name, str) or not self.name:
             fail("name must be a non-empty string")
-        if not isinstance(self.dataset, str) or not self.dataset:
+        if self.dataset is not None and (not isinstance(self.dataset, str) or not self.dataset):
             fail("dataset must be the non-empty name of a registered dataset (`zoo plugins` lists them)")
         if len(self.input_size) != 2 or not all(is_int(v) and v > 0 for v in self.input_size):
             fail(f"input_size must be two positive integers (height, width), got {self.input_size}")

@@ -153,6 +153,7 @@ class DatasetSpec:
     description: str
     origin: PluginOrigin
     reads_folder: bool = False
+    default: bool = False  # the dataset of a zoo 0.1 recipe that names none
 
     protocol: ClassVar[type] = RegisterDataset
 
@@ -167,8 +168,9 @@ class DatasetSpec:
             in_channels is None or is_positive_int(in_channels),
             f"in_channels must be a positive integer (or None when it varies), got {in_channels!r}",
         )
-        folder = args["reads_folder"]
+        folder, default = args["reads_folder"], args["default"]
         require(isinstance(folder, bool), f"reads_folder must be True or False, got {folder!r}")
+        require(isinstance(default, bool), f"default must be True or False, got {default!r}")
         require(
             len(mean) == len(std)
             and len(mean) in {1, in_channels}
@@ -186,7 +188,8 @@ class DatasetSpec:
             std=tuple(float(s) for s in std),
             description=args["description"],
             origin=origin,
-            reads_folder=args["reads_folder"],
+            reads_folder=folder,
+            default=default,
         )
 
     @property

@@ -11,6 +11,7 @@ never the host's internals.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata as metadata
 import os
 import tomllib
@@ -168,7 +169,32 @@ class PluginHost:
                     registry.add(spec)
                 info.registered[plural] = [spec.name for spec in staged]
             self._registries[plural] = registry
+            if plural == "models":
+                self._fill_datasets(registry)
         return self._registries[plural]
+
+    def _fill_datasets(self, models: Registry[ModelSpec]) -> None:
+        """Give a recipe that names no dataset (a zoo 0.1 plugin's) the dataset that a plugin
+        declares the default; without one, the model is dropped with a warning naming it."""
+        lacking = [spec for spec in models if any(r.dataset is None for r in (spec.recipe, *spec.recipes))]
+        if not lacking:
+            return
+        defaults = [d.name for d in self.datasets if d.default]
+        for spec in lacking:
+            if len(defaults) != 1:
+                models.remove(spec.name)
+                warnings.warn(
+                    f"model {spec.name} (plugin {spec.origin}) has a recipe that names no dataset and "
+                    f"{len(defaults)} datasets are declared the default; name its dataset in Recipe(...)",
+                    PluginWarning,
+                    stacklevel=2,
+                )
+                continue
+            fill = [
+                r.replace(dataset=defaults[0]) if r.dataset is None else r
+                for r in (spec.recipe, *spec.recipes)
+            ]
+            models.replace(dataclasses.replace(spec, recipe=fill[0], recipes=tuple(fill[1:])))
 
     def _record_failure(self, info: PluginInfo, exc: Exception, what: str) -> None:
         reason = str(exc) if isinstance(exc, PluginError) else f"{type(exc).__name__}: {exc}"

@@ -86,6 +86,13 @@ class Registry(Generic[T]):
             )
         self._entries[entry.name] = entry
 
+    def replace(self, entry: T) -> None:
+        """Put ``entry`` in the place of the one of its name (the host settling a default)."""
+        self._entries[entry.name] = entry
+
+    def remove(self, name: str) -> None:
+        self._entries.pop(name, None)
+
     def names(self, pattern: str | None = None) -> list[str]:
         names = sorted(self._entries)
         if pattern:

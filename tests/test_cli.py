@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import shutil
 
 import pytest
@@ -139,3 +141,42 @@ def test_list_does_not_import_torch() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "False"
+
+
+def flags_of(help_text: str) -> set[str]:
+    return set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", help_text))
+
+
+def test_every_recipe_field_and_part_option_is_a_zoo_train_flag(zoo_cli) -> None:
+    """The flags are made from the recipe's fields and the parts' options, so none can fall behind."""
+    from zoo_core.cli.train import FIELDS_SET_OTHERWISE
+    from zoo_core.host.entries import PART_KINDS
+    from zoo_core.host.plugins import part_registry
+
+    shown = flags_of(zoo_cli("train", "--help").output)
+    fields = {f.name: f"--{f.name.replace('_', '-')}" for f in dataclasses.fields(zoo.Recipe)}
+    fields.update(FIELDS_SET_OTHERWISE)
+    assert sorted(flag for flag in fields.values() if flag not in shown) == []
+    options = {
+        o.flag or o.name.replace("_", "-") for k in PART_KINDS for s in part_registry(k) for o in s.options
+    }
+    assert sorted(f"--{o}" for o in options if f"--{o}" not in shown) == []
+
+
+def test_recipe_field_flags_reach_the_runs_recipe(zoo_cli, tmp_path) -> None:
+    args = ["train", "lenet5", "--dataset", "fashion_mnist", "--input-size", "32", "--val-fraction", "0.1"]
+    args += ["--no-tta", "--optimizer", "sgd", "--momentum", "0.8", "--nesterov", "--lr", "0.01"]
+    result = zoo_cli(
+        *args, "--epochs", "1", "--subset", "300", "--no-progress", "--out", str(tmp_path / "run")
+    )
+    assert result.exit_code == 0, result.output
+    recipe = json.loads((tmp_path / "run" / "recipe.json").read_text())
+    assert (recipe["input_size"], recipe["val_fraction"], recipe["tta"]) == ([32, 32], 0.1, False)
+    assert (recipe["optimizer"], recipe["options"]) == ("sgd", {"momentum": 0.8, "nesterov": True})
+    assert recipe["dataset"] == "fashion_mnist"
+
+
+def test_a_part_option_flag_for_a_part_the_recipe_does_not_use_is_one_line(zoo_cli) -> None:
+    result = zoo_cli("train", "lenet5", "--momentum", "0.9", "--epochs", "1")
+    assert result.exit_code == 1
+    assert "no part of the recipe takes option 'momentum'" in result.output

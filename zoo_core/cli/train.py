@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
+import typing
 from pathlib import Path
 
 import click
@@ -16,7 +18,17 @@ from ..host.entries import PART_KINDS, PartSpec
 from ..host.plugins import part_registry
 from ..host.training_parts import default_part
 from ..models.catalogue import base_recipe, get_recipe
-from .app import DEBUG_KEY, WEIGHTS_HELP, PluginCommand, cli, data_source, echo_json, echo_table, option_param
+from .app import (
+    DEBUG_KEY,
+    WEIGHTS_HELP,
+    PluginCommand,
+    cli,
+    data_source,
+    echo_json,
+    echo_table,
+    option_param,
+    parse_shape,
+)
 from .launch import Launch
 
 
@@ -33,12 +45,90 @@ def data_options(command):
     return command
 
 
+# what each recipe field's flag says; every field of Recipe gets a flag (a test holds them
+# together), typed from its annotation, whether or not it is described here
+FIELD_HELP = {
+    "dataset": "A registered dataset to train on (`zoo plugins` lists them); --data reads a folder.",
+    "input_size": "Train at this input size, H,W (or one number for both); images are resized.",
+    "epochs": "Most epochs to train.",
+    "batch_size": "Images per optimizer step (over all processes).",
+    "lr": "Learning rate (the peak rate for one-cycle).",
+    "weight_decay": "Weight decay of the optimizer.",
+    "optimizer": "A registered optimizer (`zoo plugins` lists them).",
+    "schedule": "A registered learning-rate schedule.",
+    "loss": "A registered loss.",
+    "averager": "A registered weight averager: validate, save and test averaged weights.",
+    "trainer": "A registered trainer (default: the recipe's, else the declared default).",
+    "patience": "Stop after this many epochs without a better validation loss; 0: never.",
+    "val_fraction": "The share of the training images held out for validation (no val/ split).",
+    "augment": "Comma-separated registered augmentations, or none.",
+    "tta": "Test-time augmentation: also report the test split averaged over mirrored images.",
+    "seed": "Seed of the initialisation, the split and the augmentations.",
+    "freeze_features": "Train the classifier head only (needs named parts).",
+    "lr_features": "The feature extractor's learning rate as a factor of --lr.",
+}
+# recipe fields set otherwise: the recipe by name, the parts' options with --set
+FIELDS_SET_OTHERWISE = {"name": "--recipe", "options": "--set"}
+
+
+def recipe_field_options(command):
+    """A ``--FIELD`` option for every field of :class:`Recipe`, so the flags never fall behind
+    the recipe: ints, floats and names as values, booleans as ``--x/--no-x``, the input size as
+    H,W and the augmentations comma-separated. Each lands in the command's overrides."""
+    hints = typing.get_type_hints(Recipe)
+    for field in reversed(dataclasses.fields(Recipe)):
+        if field.name in FIELDS_SET_OTHERWISE:
+            continue
+        flag, kind = "--" + field.name.replace("_", "-"), hints[field.name]
+        help_text = FIELD_HELP.get(field.name, f"The recipe's {field.name}.")
+        if kind is bool:
+            option = click.option(f"{flag}/--no-{flag[2:]}", field.name, default=None, help=help_text)
+        elif kind in (int, int | None):
+            option = click.option(flag, field.name, type=int, help=help_text)
+        elif kind is float:
+            option = click.option(flag, field.name, type=float, help=help_text)
+        elif field.name == "input_size":
+            option = click.option(flag, field.name, callback=_size_value, metavar="H,W", help=help_text)
+        else:  # names, and the comma-separated augmentations
+            option = click.option(flag, field.name, help=help_text)
+        command = option(command)
+    return command
+
+
+def _size_value(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    text = value if "," in value or "x" in value else f"{value},{value}"
+    return parse_shape(text, length=2, what="--input-size")  # type: ignore[return-value]
+
+
 SHORTHAND_PREFIX = "shorthand_"
+OPTION_PREFIX = "option_"
 
 
 def shorthand_params() -> list[click.Option]:
     """``--FLAG`` for every training-part option that declares a ``flag`` (a plugin's
-    shorthand, such as a distillation trainer's teacher): it sets the option and picks the part."""
+    shorthand, such as a distillation trainer's teacher): it sets the option and picks the part.
+    Then ``--NAME`` for every other part option whose name no flag has taken (``--momentum``):
+    it only sets the option, as ``--set NAME=VALUE`` does."""
+    params = _shorthands()
+    taken = {opt for param in (*train.params, *params) for opt in (*param.opts, *param.secondary_opts)}
+    seen: set[str] = set()
+    for kind in PART_KINDS:
+        for spec in part_registry(kind):
+            for option in spec.options:
+                flag = option.name.replace("_", "-")
+                if option.flag or option.name in seen or f"--{flag}" in taken:
+                    continue
+                seen.add(option.name)
+                help_text = (
+                    f"{option.help} An option of the {kind.kind} {spec.name} (as --set {option.name}=...)."
+                )
+                params.append(option_param(option, flag, f"{OPTION_PREFIX}{option.name}", help_text))
+    return params
+
+
+def _shorthands() -> list[click.Option]:
     params, owners = [], {}
     for kind, spec, option in _flagged_options():
         other = owners.setdefault(option.flag, (kind, spec))
@@ -91,18 +181,10 @@ def apply_shorthands(
 
 @cli.command(cls=PluginCommand, plugin_params=shorthand_params)
 @click.argument("name", required=False)
+@recipe_field_options
 @click.option(
     "--recipe", "recipe_ref", help="One of the model's recipes (see `zoo info NAME`) or a recipe .json file."
 )
-@click.option("--epochs", type=int, help="Most epochs to train.")
-@click.option("--batch-size", type=int, help="Images per optimizer step (over all processes).")
-@click.option("--lr", type=float, help="Learning rate (the peak rate for one-cycle).")
-@click.option("--weight-decay", type=float)
-@click.option("--optimizer", help="A registered optimizer (`zoo plugins` lists them).")
-@click.option("--schedule", help="A registered learning-rate schedule.")
-@click.option("--loss", help="A registered loss.")
-@click.option("--averager", help="A registered weight averager: validate, save and test averaged weights.")
-@click.option("--trainer", help="A registered trainer (default: the recipe's, else the declared default).")
 @click.option(
     "--set",
     "settings_",
@@ -110,11 +192,6 @@ def apply_shorthands(
     metavar="OPTION=VALUE",
     help="An option of one of the recipe's parts (e.g. momentum=0.9); repeatable.",
 )
-@click.option(
-    "--patience", type=int, help="Stop after this many epochs without a better validation loss; 0: never."
-)
-@click.option("--augment", help="Comma-separated registered augmentations, or none.")
-@click.option("--seed", type=int)
 @click.option(
     "--data",
     type=click.Path(file_okay=False, path_type=Path),
@@ -127,13 +204,6 @@ def apply_shorthands(
     help="Start from these trained weights (fine-tuning): a tag, a .safetensors file or a bundle "
     "folder; the classifier is re-initialised when the classes differ.",
 )
-@click.option(
-    "--freeze-features",
-    is_flag=True,
-    default=None,
-    help="Train the classifier head only (needs named parts).",
-)
-@click.option("--lr-features", type=float, help="The feature extractor's learning rate as a factor of --lr.")
 @click.option(
     "--data-cache/--no-data-cache",
     default=None,
@@ -209,6 +279,12 @@ def train(
     curves); --resume RUN continues a run exactly where it stopped.
     """
     shorthands = {k: overrides.pop(k) for k in list(overrides) if k.startswith(SHORTHAND_PREFIX)}
+    flagged = {
+        k.removeprefix(OPTION_PREFIX): overrides.pop(k)
+        for k in list(overrides)
+        if k.startswith(OPTION_PREFIX)
+    }
+    flagged = {k: v for k, v in flagged.items() if v is not None}
     launch = Launch(nproc or 1, nnodes or 1, rdzv_endpoint, max_restarts or 0)
     # everything that can be checked is checked here, once, before torchrun starts any worker
     if resume is not None:
@@ -217,6 +293,7 @@ def train(
         changed += [flag for flag, value in flags if value]
         given = {key for key, value in shorthands.items() if value is not None}
         changed += [f"--{o.flag}" for _, _, o in _flagged_options() if SHORTHAND_PREFIX + o.name in given]
+        changed += [f"--{k.replace('_', '-')}" for k in flagged]
         if changed:
             raise ZooError(f"a resumed run keeps its recipe; drop {', '.join(changed)} or start a new run")
     else:
@@ -224,7 +301,9 @@ def train(
             raise ZooError("name a model to train (see `zoo list`), or give --resume RUN")
         if data is not None and not data.is_dir():
             raise ZooError(f"{data} is not a folder; --data takes a folder with one sub-folder per class")
-        options = parse_options(settings_)
+        options = {**parse_options(settings_), **flagged}
+        if data is not None and overrides.get("dataset") is not None:
+            raise ZooError("give --data (an image folder) or --dataset (a registered dataset), not both")
         base = base_recipe(name, recipe_ref)  # read once: the shorthands and the overrides start from it
         apply_shorthands(shorthands, overrides, options, base)
         if options:

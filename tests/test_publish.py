@@ -217,3 +217,25 @@ def test_a_publish_sweeps_what_a_killed_one_left_in_the_hub(run, tmp_path) -> No
     (stale / "model.safetensors").write_bytes(b"half a file")
     publish(run, tag="third", to=hub)
     assert sorted(p.name for p in (hub / "lenet5").iterdir()) == ["first", "third"]
+
+
+def test_train_publish_pull_and_verify_print_json_for_scripts(tmp_path) -> None:
+    env = {"ZOO_HOME": str(tmp_path / "home")}
+    args = ["train", "lenet5", "--epochs", "1", "--subset", "600", "--no-progress", "--out", "run", "--json"]
+    trained = run_python("-m", "zoo_core", *args, cwd=tmp_path, env=env)
+    assert trained.returncode == 0, trained.stderr
+    report = json.loads(trained.stdout)  # stdout holds the report alone; the epoch lines are on stderr
+    assert report["epochs"] == 1 and "epoch   1/1" in trained.stderr
+
+    def zoo_json(*args: str) -> object:
+        result = run_python("-m", "zoo_core", *args, "--json", cwd=tmp_path, env=env)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    published = zoo_json("publish", "run", "--tag", "mine", "--to", "hub")
+    assert (published["model"], published["tag"]) == ("lenet5", "mine")
+    assert published["metrics"]["test_accuracy"] == report["test_accuracy"]
+    pulled = zoo_json("pull", "lenet5", "--weights", "mine", "--hub", "hub", "--no-progress")
+    assert file_sha256(pulled["file"]) == published["sha256"]
+    checks = zoo_json("weights", "verify")
+    assert {"name": "lenet5.mine", "file": pulled["file"], "ok": True, "problem": None} in checks

@@ -25,10 +25,14 @@ HUB_HELP = "A hub: an http(s):// or file:// URL, or a folder (default: $ZOO_HUB,
 @click.option("--to", "to", required=True, help="The hub folder.")
 @click.option("--license", "license_", help="The weights' license, e.g. MIT or CC-BY-4.0.")
 @click.option("--force", is_flag=True, help="Replace the hub's weights of the same model and tag.")
-def publish_command(run: Path, tag: str, to: str, license_: str | None, force: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the published entry as JSON.")
+def publish_command(run: Path, tag: str, to: str, license_: str | None, force: bool, as_json: bool) -> None:
     """Publish the best weights of the finished training RUN folder to a hub folder: a bundle
     TO/MODEL/TAG/ (model.safetensors + zoo.json) and its entry in TO/manifest.json."""
     entry = publish(run, tag=tag, to=to, license=license_, force=force)
+    if as_json:
+        echo_json(entry.to_dict())
+        return
     accuracy = entry.metrics.get("test_accuracy")
     click.echo(
         f"published {entry.name} to {entry.file.parent if entry.file else to}"
@@ -65,9 +69,13 @@ hub_token_option = click.option(
 @click.option("--hub", help=HUB_HELP)
 @hub_token_option
 @click.option("--progress/--no-progress", default=True, help="A progress bar on stderr.")
-def pull_command(name: str, tag: str | None, hub: str | None, progress: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the entry, with its local file, as JSON.")
+def pull_command(name: str, tag: str | None, hub: str | None, progress: bool, as_json: bool) -> None:
     """Fetch model NAME's weights into the cache (sha256-checked) and print where they are."""
     found = locate(get_weights(name, tag or True, hub=hub), hub=hub, progress=progress)
+    if as_json:
+        echo_json({**found.to_dict(), "file": str(found.file)})
+        return
     click.echo(f"{found.name}: {found.file}")
 
 
@@ -107,9 +115,22 @@ def weights_list(hub: str | None, as_json: bool) -> None:
 
 
 @weights_group.command("verify")
-def weights_verify() -> None:
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print each file's check as JSON (exit 1 if one failed)."
+)
+def weights_verify(as_json: bool) -> None:
     """Re-hash every weights file in the checkout and the cache against its recorded sha256."""
     checks = verify_local()
+    if as_json:
+        echo_json(
+            [
+                {"name": c.name, "file": str(c.file), "ok": c.problem is None, "problem": c.problem}
+                for c in checks
+            ]
+        )
+        if any(c.problem is not None for c in checks):
+            raise SystemExit(1)
+        return
     for check in checks:
         click.echo(f"{'ok' if check.problem is None else 'FAILED'}  {check.name}  {check.file}")
     bad = [c for c in checks if c.problem is not None]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import sys
@@ -248,6 +249,9 @@ def apply_shorthands(
     "from its last checkpoint.",
 )
 @click.option("--progress/--no-progress", default=True, help="A progress bar per epoch on stderr.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the run's report as JSON (the epoch lines go to stderr)."
+)
 @data_options
 def train(
     name: str | None,
@@ -263,6 +267,7 @@ def train(
     rdzv_endpoint: str | None,
     max_restarts: int | None,
     progress: bool,
+    as_json: bool,
     device: str | None,
     data_dir: Path | None,
     no_download: bool,
@@ -322,7 +327,9 @@ def train(
     if resume is not None:
         from .. import training  # imports torch
 
-        training.resume(resume, model=name, device=device, progress=progress)
+        with _lines_to_stderr(as_json):
+            report = training.resume(resume, model=name, device=device, progress=progress)
+        _report(report, as_json)
         return
     from .. import training  # imports torch
 
@@ -338,7 +345,19 @@ def train(
         workers=workers,
         weights=start_weights,
     )
-    training.train(name, recipe, settings, out=out, progress=progress)
+    with _lines_to_stderr(as_json):
+        report = training.train(name, recipe, settings, out=out, progress=progress)
+    _report(report, as_json)
+
+
+def _lines_to_stderr(as_json: bool) -> contextlib.AbstractContextManager:
+    """With --json, stdout is for the report alone: the loggers' lines go to stderr."""
+    return contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
+
+
+def _report(report: dict | None, as_json: bool) -> None:
+    if as_json and report is not None and os.environ.get("RANK", "0") == "0":  # one report per run
+        echo_json(report)
 
 
 def parse_options(items: tuple[str, ...]) -> dict[str, object]:

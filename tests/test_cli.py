@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -97,6 +101,7 @@ def test_plugins_json(zoo_cli) -> None:
         "augmentations": [],
         "averagers": [],
         "trainers": [],
+        "loggers": [],
     }
     onnx = next(p for p in data if p["name"] == "onnx")
     assert onnx["exporters"] == ["onnx"] and onnx["module"] == "zoo_plugins.exporters.onnx"
@@ -180,3 +185,22 @@ def test_a_part_option_flag_for_a_part_the_recipe_does_not_use_is_one_line(zoo_c
     result = zoo_cli("train", "lenet5", "--momentum", "0.9", "--epochs", "1")
     assert result.exit_code == 1
     assert "no part of the recipe takes option 'momentum'" in result.output
+
+
+@pytest.mark.parametrize(
+    ("words", "offered"),
+    [
+        ("zoo train res", {"resnet18", "resnet18_small", "resnet34"}),
+        ("zoo eval fashion_cnn --weights fash", {"fashion_mnist"}),
+        ("zoo train lenet5 --optimizer ada", {"adam", "adamw"}),
+        ("zoo train lenet5 --augment flip,sh", {"flip,shift"}),
+        ("zoo train lenet5 --dataset fash", {"fashion_mnist"}),
+        ("zoo train lenet5 --logger tens", {"tensorboard"}),
+    ],
+)
+def test_shell_completion_offers_registered_names(words: str, offered: set[str]) -> None:
+    """What `eval "$(_ZOO_COMPLETE=bash_source zoo)"` asks the command for, as bash asks it."""
+    env = {"COMP_WORDS": words, "COMP_CWORD": str(len(words.split()) - 1), "_ZOO_COMPLETE": "bash_complete"}
+    zoo_script = Path(sys.executable).with_name("zoo")  # installed with the package, as the user runs it
+    result = subprocess.run([str(zoo_script)], capture_output=True, text=True, env={**os.environ, **env})
+    assert {line.partition(",")[2] for line in result.stdout.splitlines()} >= offered, result.stderr

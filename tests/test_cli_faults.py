@@ -539,6 +539,11 @@ FAULTS = [
         "good.txt is a file, not a folder; choose another --out",
     ),
     Fault(
+        "a logger no plugin registered",
+        lambda d, out: ["train", "lenet5", "--logger", "wandb", "--out", str(out / "run")],
+        "unknown logger 'wandb'. Registered loggers:",
+    ),
+    Fault(
         "a ZOO_HOME that is a file",
         lambda d, out: ["weights", "list", "--hub", str(ROOT / "weights")],
         "ZOO_HOME (home-file) is a file, not a folder; point it at a folder",

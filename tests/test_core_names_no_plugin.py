@@ -17,7 +17,7 @@ from zoo_core.contract import hookspecs
 from zoo_core.contract.interfaces import ExporterOption
 from zoo_core.contract.recipe import OLD_FIELDS
 from zoo_core.contract.run import LEGACY_PATHS
-from zoo_core.host.entries import PART_KINDS
+from zoo_core.host.entries import PART_KINDS, LoggerSpec
 from zoo_core.host.plugins import dataset_registry, exporter_registry, model_registry, part_registry
 
 from .helpers import ROOT
@@ -53,16 +53,17 @@ def plugin_names() -> dict[str, str]:
     for spec in filter(built_in, exporter_registry()):
         names[spec.name] = "exporter"
         names.update({o.name: f"option of exporter {spec.name}" for o in spec.options})
-    for kind in PART_KINDS:
+    for kind in (*PART_KINDS, LoggerSpec):
         for spec in filter(built_in, part_registry(kind)):
             names[spec.name] = kind.kind
             names.update({o.name: f"option of {kind.kind} {spec.name}" for o in spec.options})
             names.update({o.flag: f"shorthand of {kind.kind} {spec.name}" for o in spec.options if o.flag})
-    from zoo_plugins.loggers import run_log
+    from zoo_plugins.loggers import files, run_log
 
-    for key, value in vars(run_log).items():
-        if key.endswith("_FILE"):
-            names[value] = "a file of the run logger"
+    for module in (run_log, files):
+        for key, value in vars(module).items():
+            if key.endswith(("_FILE", "_FOLDER")):
+                names[value] = f"a file of the logger plugin {module.__name__}"
     return {name: what for name, what in names.items() if name not in CONTRACT_WORDS}
 
 
@@ -92,7 +93,15 @@ def hits(root: Path, names: dict[str, str]) -> list[str]:
 
 def test_the_core_names_no_name_a_built_in_plugin_registers() -> None:
     names = plugin_names()
-    assert {"model", "dataset", "exporter", "trainer", "a file of the run logger"} <= set(names.values())
+    kinds = {
+        "model",
+        "dataset",
+        "exporter",
+        "trainer",
+        "logger",
+        "a file of the logger plugin zoo_plugins.loggers.run_log",
+    }
+    assert kinds <= set(names.values())
     found = hits(ROOT, names)
     assert not found, "the core names plugins: " + "; ".join(found)
 

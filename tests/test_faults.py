@@ -384,6 +384,32 @@ def test_a_logger_that_raises_costs_a_warning_not_the_run(fresh_plugins, tmp_pat
     assert report["epochs"] == 2 and (tmp_path / "run" / "best.safetensors").is_file()
 
 
+class RaisingRegisteredLogger:
+    def __init__(self, run) -> None:
+        self.run = run
+
+    def epoch_end(self, metrics) -> None:
+        raise RuntimeError("the dashboard is down")
+
+
+class RegistersARaisingLogger:
+    @hookimpl
+    def zoo_register_loggers(self, register):
+        register("dashboard", RaisingRegisteredLogger, description="A logger whose service is down.")
+
+
+def test_a_registered_logger_that_raises_costs_a_warning_not_the_run(fresh_plugins, tmp_path) -> None:
+    from zoo_core.training import Settings, train
+
+    plugins.get_host().register(RegistersARaisingLogger(), "dashboard")
+    recipe = zoo.get_recipe("lenet5", epochs=2)
+    settings = Settings(subset=500, loggers=("dashboard",))
+    with pytest.warns(PluginWarning, match="logger RaisingRegisteredLogger failed in epoch_end") as caught:
+        report = train("lenet5", recipe, settings, out=tmp_path / "run", progress=False)
+    assert len([w for w in caught if "dashboard is down" in str(w.message)]) == 1  # once, not every epoch
+    assert report["epochs"] == 2 and (tmp_path / "run" / "best.safetensors").is_file()
+
+
 class BuggyExporter:
     @hookimpl
     def zoo_register_exporters(self, register):

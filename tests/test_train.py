@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import signal
 import subprocess
@@ -283,3 +284,35 @@ def test_a_third_party_logger_gets_the_hooks_the_built_in_one_prints_from(
         f"all 2 epochs done; best epoch {report['best_epoch']}: test accuracy {report['test_accuracy']:.4f}, "
         f"loss {report['test_loss']:.4f} ({tmp_path / 'run'})"
     )
+
+
+def test_the_csv_and_tensorboard_loggers_hold_what_metrics_jsonl_holds(tmp_path) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    args = ["train", "lenet5", "--epochs", "2", "--subset", "600", "--no-progress", "--out", "run"]
+    result = zoo_run(*args, "--logger", "csv", "--logger", "tensorboard", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    run = tmp_path / "run"
+    history = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    with open(run / "metrics.csv", newline="") as table:
+        rows = list(csv.DictReader(table))
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    assert [float(r["val_loss"]) for r in rows] == [m["val_loss"] for m in history]
+
+    events = EventAccumulator(str(run / "tensorboard"))
+    events.Reload()
+    assert {"loss/train", "loss/val", "accuracy/val", "learning_rate"} <= set(events.Tags()["scalars"])
+    val = events.Scalars("loss/val")
+    assert [e.step for e in val] == [1, 2]
+    assert [e.value for e in val] == pytest.approx([m["val_loss"] for m in history], rel=1e-6)
+    report = json.loads((run / "report.json").read_text())
+    (test,) = events.Scalars("accuracy/test")
+    assert test.value == pytest.approx(report["test_accuracy"], rel=1e-6)
+
+
+def test_a_run_without_logger_flags_writes_no_logger_files(tmp_path) -> None:
+    result = zoo_run(
+        "train", "lenet5", "--epochs", "1", "--subset", "300", "--no-progress", "--out", "run", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "run" / "metrics.csv").exists() and not (tmp_path / "run" / "tensorboard").exists()

@@ -15,6 +15,7 @@ from ..models.catalogue import get_model_spec, list_models
 from ..models.factory import create_model, skeleton
 from ..models.facts import model_facts
 from ..store.manifest import CARD_HEADERS, CARD_RIGHT, card_rows
+from . import completion as complete
 from .app import cli, echo_json, echo_table, parse_shape, shape_text
 
 
@@ -49,7 +50,7 @@ def list_command(pattern: str | None, pretrained: bool, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("name")
+@click.argument("name", shell_complete=complete.models)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def info(name: str, as_json: bool) -> None:
     """Describe model NAME: parameters, FLOPs at its default input, recipe and plugin."""
@@ -113,7 +114,7 @@ def _part_plugin(kind: type[PartSpec], name: str) -> str:
 
 
 @cli.command()
-@click.argument("name")
+@click.argument("name", shell_complete=complete.models)
 @click.option("--input-size", help="Input as C,H,W (default: the model's); C sets in_channels.")
 @click.option("--num-classes", type=click.IntRange(min=1), help="Classes of the head.")
 @click.option(
@@ -204,7 +205,7 @@ def _check_models() -> None:
 
 
 @cli.command()
-@click.argument("name")
+@click.argument("name", shell_complete=complete.models)
 @click.option(
     "-o",
     "--output",

@@ -18,6 +18,7 @@ from ..base.errors import ExportError, ZooError
 from ..base.tables import human_size
 from ..contract.interfaces import ExporterOption
 from ..export.driver import default_formats, export_model, exporter_names, exporter_options, get_exporter
+from . import completion as complete
 from .app import (
     WEIGHTS_HELP,
     PluginCommand,
@@ -68,7 +69,11 @@ def _option_flag(option: ExporterOption, owners: list[str]) -> click.Option:
 def model_shape_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(
         [
-            click.option("--weights", help=f"{WEIGHTS_HELP} Default: freshly initialised."),
+            click.option(
+                "--weights",
+                shell_complete=complete.weights_tags,
+                help=f"{WEIGHTS_HELP} Default: freshly initialised.",
+            ),
             click.option("--num-classes", type=click.IntRange(min=1), help="Classes of the head."),
             click.option("--in-channels", type=click.IntRange(min=1), help="Input channels."),
             click.option("--input-size", help="Input height and width as H,W (default: the model's)."),
@@ -79,7 +84,7 @@ def model_shape_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @cli.command(cls=PluginCommand, plugin_params=plugin_params)
-@click.argument("name")
+@click.argument("name", shell_complete=complete.models)
 @click.option("--format", "formats", multiple=True, cls=FormatOption, help="Export format, repeatable.")
 @model_shape_options
 @click.option(
@@ -209,7 +214,7 @@ def bench_variants(values: dict[str, str | None]) -> dict[str, tuple[str, ...]]:
 
 
 @cli.command(cls=PluginCommand, plugin_params=bench_params)
-@click.argument("name")
+@click.argument("name", shell_complete=complete.models)
 @click.option("--batch-sizes", default="1,8", show_default=True, help="Comma-separated batch sizes.")
 @click.option(
     "--threads",

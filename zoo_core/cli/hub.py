@@ -14,6 +14,7 @@ from ..store.hub import locate
 from ..store.manifest import metric_text, recipe_summary
 from ..store.paths import HUB_TOKEN_ENV
 from ..store.publish import offers, publish, verify_local
+from . import completion as complete
 from .app import cli, echo_json, echo_table
 
 HUB_HELP = "A hub: an http(s):// or file:// URL, or a folder (default: $ZOO_HUB, else the manifest's)."
@@ -64,8 +65,13 @@ hub_token_option = click.option(
 
 
 @cli.command("pull")
-@click.argument("name")
-@click.option("--weights", "tag", help="The weights tag (default: the model's first).")
+@click.argument("name", shell_complete=complete.models)
+@click.option(
+    "--weights",
+    "tag",
+    shell_complete=complete.weights_tags,
+    help="The weights tag (default: the model's first).",
+)
 @click.option("--hub", help=HUB_HELP)
 @hub_token_option
 @click.option("--progress/--no-progress", default=True, help="A progress bar on stderr.")

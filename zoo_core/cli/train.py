@@ -15,10 +15,11 @@ from ..base.errors import PluginError, ZooError
 from ..contract.interfaces import Option
 from ..contract.recipe import Recipe
 from ..contract.run import Run
-from ..host.entries import PART_KINDS, PartSpec
+from ..host.entries import PART_KINDS, AugmentationSpec, LoggerSpec, PartSpec
 from ..host.plugins import part_registry
 from ..host.training_parts import default_part
 from ..models.catalogue import base_recipe, get_recipe
+from . import completion as complete
 from .app import (
     DEBUG_KEY,
     WEIGHTS_HELP,
@@ -91,9 +92,17 @@ def recipe_field_options(command):
         elif field.name == "input_size":
             option = click.option(flag, field.name, callback=_size_value, metavar="H,W", help=help_text)
         else:  # names, and the comma-separated augmentations
-            option = click.option(flag, field.name, help=help_text)
+            option = click.option(flag, field.name, shell_complete=_completer(field.name), help=help_text)
         command = option(command)
     return command
+
+
+def _completer(field: str) -> complete.Completer | None:
+    """What a recipe field's value may be: a registered dataset, part, or list of augmentations."""
+    if field == "dataset":
+        return complete.datasets
+    kinds = {kind.kind: kind for kind in PART_KINDS} | {"augment": AugmentationSpec}
+    return complete.parts(kinds[field], listed=field == "augment") if field in kinds else None
 
 
 def _size_value(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, int] | None:
@@ -181,7 +190,7 @@ def apply_shorthands(
 
 
 @cli.command(cls=PluginCommand, plugin_params=shorthand_params)
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=complete.models)
 @recipe_field_options
 @click.option(
     "--recipe", "recipe_ref", help="One of the model's recipes (see `zoo info NAME`) or a recipe .json file."
@@ -202,6 +211,7 @@ def apply_shorthands(
 @click.option(
     "--weights",
     "start_weights",
+    shell_complete=complete.weights_tags,
     help="Start from these trained weights (fine-tuning): a tag, a .safetensors file or a bundle "
     "folder; the classifier is re-initialised when the classes differ.",
 )
@@ -250,6 +260,13 @@ def apply_shorthands(
 )
 @click.option("--progress/--no-progress", default=True, help="A progress bar per epoch on stderr.")
 @click.option(
+    "--logger",
+    "loggers",
+    multiple=True,
+    shell_complete=complete.parts(LoggerSpec),
+    help="Also log to this registered logger (`zoo plugins` lists them); repeatable.",
+)
+@click.option(
     "--json", "as_json", is_flag=True, help="Print the run's report as JSON (the epoch lines go to stderr)."
 )
 @data_options
@@ -267,6 +284,7 @@ def train(
     rdzv_endpoint: str | None,
     max_restarts: int | None,
     progress: bool,
+    loggers: tuple[str, ...],
     as_json: bool,
     device: str | None,
     data_dir: Path | None,
@@ -298,7 +316,7 @@ def train(
         changed += [flag for flag, value in flags if value]
         given = {key for key, value in shorthands.items() if value is not None}
         changed += [f"--{o.flag}" for _, _, o in _flagged_options() if SHORTHAND_PREFIX + o.name in given]
-        changed += [f"--{k.replace('_', '-')}" for k in flagged]
+        changed += [f"--{k.replace('_', '-')}" for k in flagged] + (["--logger"] if loggers else [])
         if changed:
             raise ZooError(f"a resumed run keeps its recipe; drop {', '.join(changed)} or start a new run")
     else:
@@ -317,6 +335,8 @@ def train(
         if dataset is not None:
             overrides["dataset"] = dataset
         recipe = get_recipe(name, base, **overrides)
+        for logger in loggers:  # an unknown one is one line, before any worker starts
+            part_registry(LoggerSpec).get(logger)
         recipe.per_process_batch(launch.nproc * launch.nnodes)
     if launch.needs_torchrun and "WORLD_SIZE" not in os.environ:
         if resume is None and out is None:
@@ -344,6 +364,7 @@ def train(
         data_cache=data_cache,
         workers=workers,
         weights=start_weights,
+        loggers=tuple(dict.fromkeys(loggers)),
     )
     with _lines_to_stderr(as_json):
         report = training.train(name, recipe, settings, out=out, progress=progress)
@@ -384,8 +405,14 @@ def _option_value(text: str) -> object:
 
 
 @cli.command("eval")
-@click.argument("name")
-@click.option("--weights", "weights", required=True, help=f"{WEIGHTS_HELP} E.g. a run's best.safetensors.")
+@click.argument("name", shell_complete=complete.models)
+@click.option(
+    "--weights",
+    "weights",
+    required=True,
+    shell_complete=complete.weights_tags,
+    help=f"{WEIGHTS_HELP} E.g. a run's best.safetensors.",
+)
 @click.option("--split", type=click.Choice(["test", "val"]), default="test", show_default=True)
 @click.option(
     "--batch-size",
@@ -445,7 +472,7 @@ def eval_command(
 
 
 @cli.command("predict")
-@click.argument("name")
+@click.argument("name", shell_complete=complete.models)
 @click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--weights",

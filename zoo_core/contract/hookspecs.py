@@ -248,6 +248,15 @@ def zoo_register_trainers(register: RegisterTrainer) -> None:
 
 
 @hookspec
+def zoo_register_loggers(register: RegisterPart) -> None:
+    """Called once, when a logger is first looked up; ``register`` each logger a run may be
+    asked to use (``zoo train --logger NAME``, repeatable). ``factory(run)`` is called on rank
+    0 as the run starts (fresh or resumed) and returns an object with ``epoch_end(metrics)``
+    and ``end(report)``, each optional. A logger writes into ``run.file(NAME)`` or elsewhere;
+    unlike the ``zoo_train_*`` hooks, it runs only when asked for."""
+
+
+@hookspec
 def zoo_train_start(run: Run) -> None:
     """Called by the trainer on rank 0 before the first epoch of a run, fresh or resumed
     (``run.history`` then holds the epochs already done)."""

@@ -354,6 +354,14 @@ class TrainerSpec(PartSpec):
     kind, plural, protocol = "trainer", "trainers", RegisterTrainer
 
 
+class LoggerSpec(PartSpec):
+    """A logger a run uses when asked (``zoo train --logger NAME``): ``factory(run)`` at the
+    start of the run returns an object whose ``epoch_end(metrics)`` and ``end(report)`` are
+    called on rank 0. Not a recipe's part: it changes what is written, not what is learnt."""
+
+    kind, plural, has_default = "logger", "loggers", False
+
+
 PART_KINDS: tuple[type[PartSpec], ...] = (
     OptimizerSpec,
     ScheduleSpec,

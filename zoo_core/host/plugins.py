@@ -26,7 +26,7 @@ import pluggy
 from ..base.errors import PluginError, PluginWarning
 from ..base.version import __version__
 from ..contract import hookspecs
-from .entries import PART_KINDS, DatasetSpec, ExporterSpec, ModelSpec, PartSpec
+from .entries import PART_KINDS, DatasetSpec, ExporterSpec, LoggerSpec, ModelSpec, PartSpec
 from .registry import PluginOrigin, Registry, registrar
 
 ENTRY_POINT_GROUP = "zoo"
@@ -72,6 +72,7 @@ KINDS: dict[str, tuple[str, type, str | None]] = {
     "datasets": ("dataset", DatasetSpec, None),
     "exporters": ("exporter", ExporterSpec, None),
     **{k.plural: (k.kind, k, None) for k in PART_KINDS},
+    "loggers": ("logger", LoggerSpec, None),
 }
 
 
@@ -318,3 +319,30 @@ def notify(hook: str, **kwargs: Any) -> None:
 
 
 _WARNED: set[tuple[str, str]] = set()
+
+
+def run_loggers(names: tuple[str, ...], run: Any) -> list[Any]:
+    """The loggers ``names`` (``zoo train --logger``) made for ``run``; an unknown name is one
+    line listing the registered ones."""
+    return [part_registry(LoggerSpec).get(name).load()(run) for name in names]
+
+
+def tell_loggers(loggers: list[Any], method: str, *args: Any) -> None:
+    """Call ``method`` of each logger that has it; one that raises is warned about once and the
+    run goes on, as with the ``zoo_train_*`` hooks."""
+    for logger in loggers:
+        call = getattr(logger, method, None)
+        if call is None:
+            continue
+        try:
+            call(*args)
+        except Exception as exc:
+            key = (method, type(logger).__name__)
+            if key not in _WARNED:
+                _WARNED.add(key)
+                warnings.warn(
+                    f"logger {type(logger).__name__} failed in {method} ({type(exc).__name__}: {exc}); "
+                    "training goes on without it",
+                    PluginWarning,
+                    stacklevel=2,
+                )

@@ -34,7 +34,7 @@ from ..contract.weights_info import WeightsInfo
 from ..data.datasets import get_dataset
 from ..data.device_data import Split
 from ..data.splits import load_splits
-from ..host.plugins import notify
+from ..host.plugins import notify, run_loggers, tell_loggers
 from ..host.training_parts import resolve_parts
 from ..models.catalogue import get_model_spec
 from ..models.factory import create_model
@@ -88,6 +88,7 @@ class TrainingSession:
     def __init__(self, model_name: str, recipe: Recipe, settings: Settings, process: Process) -> None:
         self.model_name, self.recipe, self.settings, self.process = model_name, recipe, settings, process
         self.parts = resolve_parts(recipe)  # an unknown part fails before the data is loaded
+        self._loggers: list[Any] = []  # the --logger loggers, made on rank 0 as the epochs start
         self.options = self.parts.trainer.options
         self.device = self._device()
         self.amp = settings.amp if settings.amp is not None else native_bf16(self.device)
@@ -250,6 +251,7 @@ class TrainingSession:
         self._wall_start = wall_start = time.perf_counter() - self.state.wall_seconds
         if main:
             notify("zoo_train_start", run=run)
+            self._loggers = run_loggers(self.settings.loggers, run)
         with FileWriter() as writer:
             while self.stop_reason() is None:
                 self.state.epoch += 1
@@ -271,6 +273,7 @@ class TrainingSession:
                 if main:
                     writer.submit(jobs)
                     notify("zoo_train_epoch_end", run=run, metrics=metrics)
+                    tell_loggers(self._loggers, "epoch_end", metrics)
         if main:  # the final weights, before the report loads the best ones into the model
             save_weights(self.eval_model.state_dict(), run.last_path, header)
 
@@ -297,6 +300,7 @@ class TrainingSession:
         if self.process.is_main:
             write_json(run.report_path, report)
             notify("zoo_train_end", run=run, report=report)
+            tell_loggers(self._loggers, "end", report)
         barrier(self.process)  # rank 0 wrote the report; leave the process group together
         return report
 

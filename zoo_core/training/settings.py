@@ -25,8 +25,10 @@ class Settings:
     workers: int | None = None
     weights: str | None = None  # the trained weights the run starts from (fine-tuning)
     eval_batch_size: int | None = None  # None: the device's (devices.eval_batch_size)
+    loggers: tuple[str, ...] = ()  # registered loggers the run writes to, beside the hooks
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "loggers", tuple(self.loggers))  # a list when read from run.json
         if self.max_steps is not None and self.max_steps < 1:
             raise ZooError(f"--max-steps must be a positive integer, got {self.max_steps}")
         if self.subset is not None and self.subset < 10:

@@ -23,6 +23,7 @@ BUILTIN_PLUGINS = {
     "googlenet",
     "image_folder",
     "lenet",
+    "log_files",
     "onnx",
     "pt2",
     "resnet",

@@ -12,8 +12,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 import zoo_core as zoo
 from zoo_core import WeightsError, write_manifest
@@ -292,3 +294,28 @@ def test_a_kept_manifest_damaged_here_is_blamed_on_this_machine_not_the_hub(hub,
     with pytest.warns(UserWarning, match=rf"{kept} is not a weights manifest.*reading hub {hub.url} again"):
         assert [e.tag for e in hub_entries(hub.url)] == ["mirror"]
     assert json.loads(kept.read_text())["weights"]
+
+
+def test_a_pulled_tag_is_found_again_with_no_hub_set_even_offline(
+    hub, home, zoo_cli, monkeypatch, tmp_path
+) -> None:
+    assert zoo_cli("pull", "lenet5", "--weights", "mirror", "--hub", hub.url, "--no-progress").exit_code == 0
+    monkeypatch.delenv("ZOO_HUB", raising=False)
+    monkeypatch.setenv("ZOO_OFFLINE", "1")
+    asked = len(hub.requests)
+    model = zoo.create_model("lenet5", weights="mirror")  # the cache remembers which hub it came from
+    assert model.zoo_weights.file == cached(home) and len(hub.requests) == asked
+    image = tmp_path / "shirt.png"
+    Image.fromarray(np.full((28, 28), 200, dtype=np.uint8)).save(image)
+    predicted = zoo_cli("predict", "lenet5", str(image), "--weights", "mirror", "--json")
+    assert predicted.exit_code == 0, predicted.output
+
+
+def test_every_command_that_takes_weights_takes_a_hub(hub, home, zoo_cli, tmp_path) -> None:
+    image = tmp_path / "shirt.png"
+    Image.fromarray(np.full((28, 28), 200, dtype=np.uint8)).save(image)
+    predicted = zoo_cli("predict", "lenet5", str(image), "--weights", "mirror", "--hub", hub.url, "--json")
+    assert predicted.exit_code == 0, predicted.output
+    assert FILE in [r.path for r in hub.requests]
+    for command in ("eval", "predict", "export", "bench", "train"):
+        assert "--hub" in zoo_cli(command, "--help").output, command

@@ -21,7 +21,7 @@ from .hub_server import HubServer
 pytestmark = pytest.mark.slow
 
 
-def build_wheel(out: Path, source: Path = ROOT) -> Path:
+def build_wheel(out: Path, source: Path = ROOT, name: str = "zoo_core") -> Path:
     subprocess.run(
         [
             sys.executable,
@@ -38,11 +38,11 @@ def build_wheel(out: Path, source: Path = ROOT) -> Path:
         capture_output=True,
         timeout=300,
     )
-    (wheel,) = out.glob("zoo_core-*.whl")
+    (wheel,) = out.glob(f"{name}-*.whl")
     return wheel
 
 
-def fresh_venv(folder: Path, wheel: Path) -> Path:
+def fresh_venv(folder: Path, *wheels: Path) -> Path:
     """A new virtual environment with the wheel installed; its dependencies (torch and the rest,
     gigabytes that the network would have to bring) are this test environment's, put on its path."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True, timeout=120)
@@ -55,7 +55,17 @@ def fresh_venv(folder: Path, wheel: Path) -> Path:
     ).stdout.strip()
     Path(site, "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--quiet", str(wheel)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--no-deps",
+            "--quiet",
+            *map(str, wheels),
+        ],
         check=True,
         capture_output=True,
         timeout=300,
@@ -104,3 +114,31 @@ def test_an_installed_wheel_fetches_weights_from_a_hub_and_measures_the_cards_ac
     assert (
         tmp_path / "home" / "weights" / f"fashion_cnn-fashion_mnist-{card.sha256[:12]}.safetensors"
     ).is_file()
+
+
+def test_zoo_core_with_its_weights_evaluates_a_tag_with_no_hub_and_no_network(tmp_path) -> None:
+    """`pip install 'zoo-core[weights]'` as two wheels: the weights are an installed hub, found
+    with no setting, read in place (nothing is copied into the cache), sha256-checked."""
+    weights_wheel = build_wheel(tmp_path / "dist", ROOT / "plugins" / "zoo-core-weights", "zoo_core_weights")
+    with zipfile.ZipFile(weights_wheel) as archive:
+        shipped = {n for n in archive.namelist() if n.endswith(".safetensors")}
+    assert len(shipped) == len(shipped_entries())
+    zoo = fresh_venv(tmp_path / "venv", build_wheel(tmp_path / "dist"), weights_wheel)
+    empty = tmp_path / "elsewhere"
+    empty.mkdir()
+    env = {"ZOO_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin", "ZOO_OFFLINE": "1"}
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(zoo), *args], cwd=empty, env=env, capture_output=True, text=True, timeout=600
+        )
+
+    listed = run("list", "--pretrained")
+    assert listed.returncode == 0, listed.stderr
+    rows = [line.split() for line in listed.stdout.splitlines()[1:]]
+    assert rows and all("installed" in row for row in rows), listed.stdout
+    card = next(e for e in shipped_entries() if e.model == "fashion_cnn")
+    result = run("eval", "fashion_cnn", "--weights", "fashion_mnist", "--no-download")
+    assert result.returncode == 0, result.stderr
+    assert f"accuracy {card.metrics['test_accuracy']:.4f}" in result.stdout
+    assert not (tmp_path / "home" / "weights").exists()  # used where it is installed

@@ -33,7 +33,7 @@ from ..base.version import PLUGIN_API, __version__
 from ..contract.interfaces import Option
 from ..data.datasets import folder_dataset
 from ..runtime.allocator import keep_freed_memory
-from ..store.paths import HOME_ENV, error_reports, home
+from ..store.paths import HOME_ENV, HUB_ENV, HUB_TOKEN_ENV, error_reports, home
 from .launch import leave_worker_error
 
 WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
@@ -164,6 +164,49 @@ def option_param(option: Option, flag: str, dest: str, help_text: str) -> click.
         str: click.Choice(option.choices) if option.choices else click.STRING,
     }
     return click.Option([f"--{flag}", dest], type=kind[option.type], help=help_text)
+
+
+def _token_from_file(ctx: click.Context, param: click.Parameter, path: Path | None) -> None:
+    """``--hub-token-file``: the private hub's bearer token, read from a file so that it never
+    stands on a command line, as ``ZOO_HUB_TOKEN`` for this process."""
+    if path is None:
+        return
+    try:
+        token = path.read_text().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ZooError(f"cannot read the hub token file {path}: {exc}") from None
+    if not token or not token.isprintable():
+        raise ZooError(f"{path} must hold the hub's token on one line, and nothing else")
+    os.environ[HUB_TOKEN_ENV] = token
+
+
+hub_token_option = click.option(
+    "--hub-token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    expose_value=False,
+    callback=_token_from_file,
+    help="A file holding a private hub's bearer token (or set ZOO_HUB_TOKEN); sent to that hub's host only.",
+)
+
+
+def _hub_for_this_command(ctx: click.Context, param: click.Parameter, hub: str | None) -> None:
+    """``--hub``: where a weights tag that no plugin registers comes from, as ``ZOO_HUB`` says
+    for every command; set for this process only."""
+    if hub:
+        os.environ[HUB_ENV] = hub
+
+
+hub_option = click.option(
+    "--hub",
+    expose_value=False,
+    callback=_hub_for_this_command,
+    help="A hub to take a weights tag from (an http(s):// or file:// URL, or a folder); as ZOO_HUB.",
+)
+
+
+def hub_options(command: Callable) -> Callable:
+    """``--hub`` and ``--hub-token-file``, for every command that takes ``--weights``."""
+    return hub_option(hub_token_option(command))
 
 
 WEIGHTS_HELP = "A weights tag (see `zoo info NAME`), a .safetensors file, or a bundle folder (`zoo publish`)."

@@ -8,15 +8,28 @@ from pathlib import Path
 import click
 
 from ..base.errors import PluginWarning, ZooError
+from ..contract.weights_info import WeightsInfo
 from ..host import plugins
 from ..host.entries import PART_KINDS, AugmentationSpec, PartSpec
 from ..models.build import count_params
 from ..models.catalogue import get_model_spec, list_models
 from ..models.factory import create_model, skeleton
 from ..models.facts import model_facts
+from ..store.download import shown
 from ..store.manifest import CARD_HEADERS, CARD_RIGHT, card_rows
+from ..store.paths import hub_override
+from ..store.publish import where
 from . import completion as complete
 from .app import cli, echo_json, echo_table, parse_shape, shape_text
+
+
+def _whereabouts(info: WeightsInfo) -> str:
+    """Where weights are, or would come from: on this machine, a hub, or nowhere yet."""
+    local = where(info)
+    if local != "-":
+        return local
+    hub = hub_override() or info.hub
+    return f"hub {shown(hub)}" if hub else "nowhere yet"
 
 
 @cli.command("list")
@@ -40,7 +53,10 @@ def list_command(pattern: str | None, pretrained: bool, as_json: bool) -> None:
         raise ZooError(f"no model matches {pattern!r}; run `zoo list` to see them all")
     if pretrained:
         entries = [w for s in specs for w in s.weights]
-        echo_table(CARD_HEADERS, card_rows(entries), right=CARD_RIGHT)
+        rows = [
+            (*row[:-1], _whereabouts(e), row[-1]) for e, row in zip(entries, card_rows(entries), strict=True)
+        ]
+        echo_table((*CARD_HEADERS[:-1], "where", CARD_HEADERS[-1]), rows, right=CARD_RIGHT)
         return
     echo_table(
         ("name", "params", "input", "classes", "plugin"),

@@ -26,6 +26,7 @@ from .app import (
     data_source,
     echo_json,
     echo_table,
+    hub_options,
     option_param,
     parse_shape,
 )
@@ -77,6 +78,7 @@ def model_shape_options(command: Callable[..., Any]) -> Callable[..., Any]:
             click.option("--num-classes", type=click.IntRange(min=1), help="Classes of the head."),
             click.option("--in-channels", type=click.IntRange(min=1), help="Input channels."),
             click.option("--input-size", help="Input height and width as H,W (default: the model's)."),
+            hub_options,
         ]
     ):
         command = option(command)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -12,10 +11,9 @@ from ..base.tables import human_size
 from ..models.pretrained import get_weights
 from ..store.hub import locate
 from ..store.manifest import metric_text, recipe_summary
-from ..store.paths import HUB_TOKEN_ENV
 from ..store.publish import offers, publish, verify_local
 from . import completion as complete
-from .app import cli, echo_json, echo_table
+from .app import cli, echo_json, echo_table, hub_token_option
 
 HUB_HELP = "A hub: an http(s):// or file:// URL, or a folder (default: $ZOO_HUB, else the manifest's)."
 
@@ -39,29 +37,6 @@ def publish_command(run: Path, tag: str, to: str, license_: str | None, force: b
         f"published {entry.name} to {entry.file.parent if entry.file else to}"
         + (f" (test accuracy {accuracy:.4f})" if accuracy is not None else "")
     )
-
-
-def _token_from_file(ctx: click.Context, param: click.Parameter, path: Path | None) -> None:
-    """``--hub-token-file``: the private hub's bearer token, read from a file so that it never
-    stands on a command line, as ``ZOO_HUB_TOKEN`` for this process."""
-    if path is None:
-        return
-    try:
-        token = path.read_text().strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ZooError(f"cannot read the hub token file {path}: {exc}") from None
-    if not token or not token.isprintable():
-        raise ZooError(f"{path} must hold the hub's token on one line, and nothing else")
-    os.environ[HUB_TOKEN_ENV] = token
-
-
-hub_token_option = click.option(
-    "--hub-token-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    expose_value=False,
-    callback=_token_from_file,
-    help="A file holding a private hub's bearer token (or set ZOO_HUB_TOKEN); sent to that hub's host only.",
-)
 
 
 @cli.command("pull")

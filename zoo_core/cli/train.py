@@ -28,6 +28,7 @@ from .app import (
     data_source,
     echo_json,
     echo_table,
+    hub_options,
     option_param,
     parse_shape,
 )
@@ -215,6 +216,7 @@ def apply_shorthands(
     help="Start from these trained weights (fine-tuning): a tag, a .safetensors file or a bundle "
     "folder; the classifier is re-initialised when the classes differ.",
 )
+@hub_options
 @click.option(
     "--data-cache/--no-data-cache",
     default=None,
@@ -413,6 +415,7 @@ def _option_value(text: str) -> object:
     shell_complete=complete.weights_tags,
     help=f"{WEIGHTS_HELP} E.g. a run's best.safetensors.",
 )
+@hub_options
 @click.option("--split", type=click.Choice(["test", "val"]), default="test", show_default=True)
 @click.option(
     "--batch-size",
@@ -480,6 +483,7 @@ def eval_command(
     show_default="the model's first weights tag",
     help=WEIGHTS_HELP,
 )
+@hub_options
 @click.option("--topk", type=click.IntRange(min=1), default=3, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def predict_command(name: str, images: tuple[Path, ...], weights: str, topk: int, as_json: bool) -> None:

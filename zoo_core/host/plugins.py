@@ -12,7 +12,9 @@ never the host's internals.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib.metadata as metadata
+import importlib.util
 import os
 import tomllib
 import warnings
@@ -208,6 +210,34 @@ class PluginHost:
         if self.pm.get_plugin(info.name) is not None:
             self.pm.unregister(name=info.name)
         warnings.warn(f"{message}; it was skipped", PluginWarning, stacklevel=2)
+
+
+HUBS_GROUP = "zoo.hubs"
+
+
+@functools.cache
+def installed_hubs() -> tuple[Path, ...]:
+    """The hubs that installed distributions carry: each entry point of the ``zoo.hubs`` group
+    names a package whose ``hub/`` folder holds a ``manifest.json`` and its bundles (as
+    ``zoo-core-weights`` does). Found without importing anything."""
+    found = []
+    for entry_point in sorted(metadata.entry_points(group=HUBS_GROUP), key=lambda e: e.name):
+        try:
+            spec = importlib.util.find_spec(entry_point.module)
+        except (ImportError, ValueError):
+            spec = None
+        folders = list(spec.submodule_search_locations or []) if spec is not None else []
+        hubs = [
+            Path(folder) / "hub" for folder in folders if (Path(folder) / "hub" / "manifest.json").is_file()
+        ]
+        if not hubs:
+            warnings.warn(
+                f"installed hub {entry_point.name} ({entry_point.value}) has no hub/manifest.json; skipped",
+                PluginWarning,
+                stacklevel=2,
+            )
+        found.extend(hubs)
+    return tuple(found)
 
 
 def discover_entry_points() -> list[tuple[metadata.EntryPoint, PluginOrigin]]:

@@ -14,7 +14,7 @@ from ..contract.weights_info import WeightsInfo
 from ..data.datasets import get_dataset
 from ..host.entries import ModelSpec
 from ..store.bundle import is_bundle, read_bundle
-from ..store.hub import hub_weights
+from ..store.hub import hub_weights, pulled_weights
 from ..store.paths import hub_override
 from ..store.weights import file_sha256, read_header
 from .catalogue import get_model_spec
@@ -51,7 +51,7 @@ def find_weights(spec: ModelSpec, weights: WeightsRef, *, hub: str | None = None
         info = read_bundle(path)
     elif path.suffix == ".safetensors" or (path.exists() and not path.is_dir()):
         info = _file_info(spec, path)
-    elif hub and (entry := hub_weights(spec.name, str(weights), hub)) is not None:
+    elif (entry := _hub_entry(spec.name, str(weights), hub)) is not None:
         info = entry
     elif path.is_dir():
         info = read_bundle(path)  # says what a bundle folder holds
@@ -59,11 +59,16 @@ def find_weights(spec: ModelSpec, weights: WeightsRef, *, hub: str | None = None
         tags = ", ".join(e.tag for e in spec.weights if e.tag) or "none"
         raise WeightsError(
             f"{spec.name} has no weights {str(weights)!r}; its weights tags: {tags} "
-            "(or give a .safetensors file or a bundle folder, or set ZOO_HUB to a hub that has it)"
+            "(or give a .safetensors file or a bundle folder, or --hub / ZOO_HUB naming a hub that has it)"
         )
     if info.model != spec.name:
         raise WeightsError(f"{weights} holds weights for {info.model!r}, not {spec.name!r}")
     return info
+
+
+def _hub_entry(model: str, tag: str, hub: str | None) -> WeightsInfo | None:
+    """``model.tag`` of ``hub``, or with no hub set, of the hub this machine pulled it from."""
+    return hub_weights(model, tag, hub) if hub else pulled_weights(model, tag)
 
 
 def _file_info(spec: ModelSpec, path: Path) -> WeightsInfo:

@@ -1,4 +1,5 @@
-"""Where trained weights come from: the checkout's files, the user cache, then a hub.
+"""Where trained weights come from: the checkout's files, an installed hub's, the user cache,
+then a hub.
 
 A manifest entry (:class:`WeightsInfo`) names its file in a checkout (``file``) and where to
 download it (``url``, relative to a hub base). :func:`locate` looks in that order and returns
@@ -18,9 +19,10 @@ from pathlib import Path
 from ..base.atomic import write_bytes
 from ..base.errors import HubError, WeightsError
 from ..contract.weights_info import WeightsInfo
+from ..host.plugins import installed_hubs
 from .download import fetch, is_url, join, read_bytes, shown
 from .manifest import MANIFEST, read_manifest
-from .paths import OFFLINE_ENV, fetch_lock, hub_copy, hub_override, offline, weights_cache
+from .paths import OFFLINE_ENV, fetch_lock, hub_copies, hub_copy, hub_override, offline, weights_cache
 from .weights import verify
 
 FETCH_LOCK_SECONDS = 3600  # the longest another process may take to fetch one file
@@ -35,10 +37,23 @@ def cached_file(info: WeightsInfo) -> Path:
 
 
 def local_copy(info: WeightsInfo) -> Path | None:
-    """The file of ``info`` already on this machine, checkout first; None if neither has it."""
-    for path in (info.file, cached_file(info)):
+    """The file of ``info`` already on this machine: the checkout's, an installed hub's, the
+    cache's; None if none has it."""
+    for path in (info.file, installed_copy(info), cached_file(info)):
         if path is not None and path.is_file():
             return path
+    return None
+
+
+def installed_copy(info: WeightsInfo) -> Path | None:
+    """``info``'s file in an installed hub (``pip install 'zoo-core[weights]'``), found by the
+    relative ``url`` its manifest gives; its sha256 is checked before it is used."""
+    if info.url is None or is_url(info.url):
+        return None
+    for hub in installed_hubs():
+        candidate = hub / info.url
+        if candidate.is_file():
+            return candidate
     return None
 
 
@@ -48,6 +63,13 @@ def locate(info: WeightsInfo, *, hub: str | None = None, progress: bool = True) 
     if info.file is not None and info.file.is_file():
         verify(info)
         return info
+    installed = installed_copy(info)
+    if installed is not None:
+        try:
+            verify(dataclasses.replace(info, file=installed))
+            return dataclasses.replace(info, file=installed)
+        except WeightsError:  # another file under that name: the hub's copy is fetched below
+            pass
     from filelock import FileLock, Timeout  # 20 ms: only when a file may have to be fetched
 
     cached = dataclasses.replace(info, file=cached_file(info))
@@ -115,6 +137,7 @@ def hub_entries(hub: str, *, refresh: bool = False) -> list[WeightsInfo]:
             raise HubError(f"{shown(join(hub, MANIFEST))} is not a weights manifest: {exc}") from None
         kept.parent.mkdir(parents=True, exist_ok=True)
         write_bytes(kept, data)
+        write_bytes(kept.with_suffix(HUB_SUFFIX), shown(hub).encode())  # whence, for pulled_weights
     try:
         entries = read_manifest(kept, hub=hub)
     except WeightsError as exc:
@@ -127,6 +150,24 @@ def hub_entries(hub: str, *, refresh: bool = False) -> list[WeightsInfo]:
         warnings.warn(f"{exc}; reading hub {shown(hub)} again", stacklevel=2)  # damaged here, not there
         return hub_entries(hub, refresh=True)
     return [dataclasses.replace(e, file=None) for e in entries]
+
+
+HUB_SUFFIX = ".hub"  # beside a kept manifest: the hub it came from (without a password)
+
+
+def pulled_weights(model: str, tag: str) -> WeightsInfo | None:
+    """The entry ``model.tag`` of a hub this machine pulled it from, when its file is in the
+    cache: a pulled tag is found again with no hub set (offline too)."""
+    for kept in sorted(hub_copies().glob("*.json")):
+        try:
+            hub = kept.with_suffix(HUB_SUFFIX).read_text()
+            entries = read_manifest(kept, hub=hub)
+        except (OSError, UnicodeDecodeError, WeightsError):
+            continue
+        for entry in entries:
+            if entry.model == model and entry.tag == tag and cached_file(entry).is_file():
+                return dataclasses.replace(entry, file=None)
+    return None
 
 
 def hub_weights(model: str, tag: str, hub: str) -> WeightsInfo | None:

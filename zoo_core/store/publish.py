@@ -21,7 +21,7 @@ from ..contract.weights_info import WeightsInfo
 from ..host.plugins import model_registry
 from .bundle import STAGING_GLOB, WEIGHTS_FILE, write_bundle
 from .download import is_url
-from .hub import cached_file, hub_entries, local_copy
+from .hub import cached_file, hub_entries, installed_copy, local_copy
 from .manifest import CARDS, MANIFEST, read_manifest, render_cards, write_manifest
 from .paths import hub_copies, weights_cache
 from .weights import read_header, verify
@@ -38,6 +38,7 @@ def publish(run: Path, *, tag: str, to: Path, license: str | None = None, force:
     ``force``, replace) its entry in ``TO/manifest.json`` and write the hub's model cards,
     ``TO/cards.md``. Returns the new entry."""
     from filelock import FileLock, Timeout  # 20 ms: only when something is published, never on `zoo list`
+
     if is_url(str(to)):
         raise HubError(f"zoo publish writes to a folder, not to {to}; publish to a folder, then serve it")
     to = Path(to)
@@ -130,14 +131,18 @@ def offers(hub: str | None = None, *, refresh: bool = True) -> list[Offer]:
         if hub
         else [w for name in model_registry().names() for w in model_registry().get(name).weights]
     )
-    return [Offer(e, _where(e)) for e in entries]
+    return [Offer(e, where(e)) for e in entries]
 
 
-def _where(info: WeightsInfo) -> str:
+def where(info: WeightsInfo) -> str:
+    """Where this machine has ``info``'s file: "checkout", "installed" (an installed hub such as
+    zoo-core-weights), "cache", or "-" (not yet: a hub must send it)."""
     local = local_copy(info)
     if local is None:
         return "-"
-    return "checkout" if local == info.file else "cache"
+    if local == info.file:
+        return "checkout"
+    return "installed" if local == installed_copy(info) else "cache"
 
 
 @dataclass(frozen=True)

@@ -319,3 +319,14 @@ def test_every_command_that_takes_weights_takes_a_hub(hub, home, zoo_cli, tmp_pa
     assert FILE in [r.path for r in hub.requests]
     for command in ("eval", "predict", "export", "bench", "train"):
         assert "--hub" in zoo_cli(command, "--help").output, command
+
+
+def test_a_hub_given_as_its_manifests_address_is_the_folder_that_holds_it(hub, home, zoo_cli) -> None:
+    for given in (hub.url + "manifest.json", str(hub.folder / "manifest.json")):
+        assert [e.tag for e in hub_entries(given)] == ["mirror"]
+        listed = zoo_cli("weights", "list", "--hub", given)
+        assert listed.exit_code == 0 and "lenet5.mirror" in listed.output, listed.output
+    pulled = zoo_cli(
+        "pull", "lenet5", "--weights", "mirror", "--hub", hub.url + "manifest.json", "--no-progress"
+    )
+    assert pulled.exit_code == 0 and pulled.output == f"lenet5.mirror: {cached(home)}\n"

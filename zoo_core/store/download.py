@@ -32,6 +32,7 @@ ATTEMPTS = 3  # a transfer cut this many times in a row is an error; each retry 
 TIMEOUT = 30.0  # seconds without a byte before a transfer counts as cut
 BLOCK = 1 << 20
 MAX_MANIFEST = 64 << 20  # bytes: a manifest of this size lists hundreds of thousands of weights
+MANIFEST = "manifest.json"  # the file a hub folder lists its weights in
 MAX_FILE = 16 << 30  # bytes: the most a file of unknown size may take (no manifest says otherwise)
 
 
@@ -47,7 +48,10 @@ def join(base: str, relative: str) -> str:
     """``relative`` (a manifest's ``url``, a path: ``MODEL/TAG/model.safetensors``) under the hub
     ``base`` (a URL or a folder). In a URL both are percent-encoded, so a tag such as
     ``v1#beta``, ``my tag`` or ``café`` and a hub path with a space reach the server as
-    themselves; escapes already in ``base`` are kept."""
+    themselves; escapes already in ``base`` are kept. A hub given as its manifest's address
+    (``.../manifest.json``) is taken as the folder that holds it."""
+    if base.endswith(f"/{MANIFEST}"):
+        base = base[: -len(MANIFEST)]
     if is_url(base):
         return urljoin(quote(base, safe=URL_SAFE).rstrip("/") + "/", quote(relative, safe="/"))
     return str(Path(base) / relative)
@@ -69,6 +73,8 @@ def read_bytes(location: str, *, what: str, hub: str | None = None) -> bytes:
     except FileNotFoundError:
         raise HubError(f"{what}: {location} does not exist") from None
     except (urllib.error.URLError, HTTPException, OSError) as exc:
+        if path is not None and isinstance(exc, OSError):
+            raise HubError(f"{what}: cannot read {location}: {exc.strerror or exc}") from None
         raise HubError(f"{what}: {_reason(location, exc)}") from None
     if len(data) > limit:
         raise HubError(f"{what}: {location} is larger than {limit >> 20} MiB, more than any manifest needs")

@@ -20,8 +20,8 @@ from ..base.atomic import write_bytes
 from ..base.errors import HubError, WeightsError
 from ..contract.weights_info import WeightsInfo
 from ..host.plugins import installed_hubs
-from .download import fetch, is_url, join, read_bytes, shown
-from .manifest import MANIFEST, read_manifest
+from .download import MANIFEST, fetch, is_url, join, read_bytes, shown
+from .manifest import read_manifest
 from .paths import OFFLINE_ENV, fetch_lock, hub_copies, hub_copy, hub_override, offline, weights_cache
 from .weights import verify
 

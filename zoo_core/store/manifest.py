@@ -19,7 +19,6 @@ from ..host.entries import TrainerSpec
 from ..host.training_parts import default_part
 from .download import is_url
 
-MANIFEST = "manifest.json"
 CARDS = "cards.md"
 
 

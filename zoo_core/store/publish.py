@@ -20,9 +20,9 @@ from ..contract.run import BEST_FILE, REPORT_FILE
 from ..contract.weights_info import WeightsInfo
 from ..host.plugins import model_registry
 from .bundle import STAGING_GLOB, WEIGHTS_FILE, write_bundle
-from .download import is_url
+from .download import MANIFEST, is_url
 from .hub import cached_file, hub_entries, installed_copy, local_copy
-from .manifest import CARDS, MANIFEST, read_manifest, render_cards, write_manifest
+from .manifest import CARDS, read_manifest, render_cards, write_manifest
 from .paths import hub_copies, weights_cache
 from .weights import read_header, verify
 

@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # Graphviz draws `zoo graph`; dataset-fashion-mnist ships the four original Fashion-MNIST files,
-# so training and the accuracy tests need no download.
-SYSTEM_PACKAGES=(graphviz dataset-fashion-mnist)
+# so training and the accuracy tests need no download; chromium is the headless browser the hub
+# pages are tested in (tests/test_hub_pages.py).
+SYSTEM_PACKAGES=(graphviz dataset-fashion-mnist chromium)
 if command -v apt-get >/dev/null 2>&1; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

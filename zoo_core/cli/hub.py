@@ -11,7 +11,7 @@ from ..base.tables import human_size
 from ..models.pretrained import get_weights
 from ..store.hub import locate
 from ..store.manifest import metric_text, recipe_summary
-from ..store.publish import offers, publish, verify_local
+from ..store.publish import index_hub, offers, publish, verify_local
 from . import completion as complete
 from .app import cli, echo_json, echo_table, hub_token_option
 
@@ -37,6 +37,21 @@ def publish_command(run: Path, tag: str, to: str, license_: str | None, force: b
         f"published {entry.name} to {entry.file.parent if entry.file else to}"
         + (f" (test accuracy {accuracy:.4f})" if accuracy is not None else "")
     )
+
+
+@cli.group("hub")
+def hub_group() -> None:
+    """A hub folder's own chores."""
+
+
+@hub_group.command("index")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def hub_index(folder: Path) -> None:
+    """Write FOLDER's browsable pages from its manifest: index.html (every model and tag, with
+    its accuracy, license, size, sha256 and pull command) and MODEL/TAG/index.html per bundle.
+    `zoo publish` writes them too; serve the folder with any static file host."""
+    pages = index_hub(folder)
+    click.echo(f"wrote {len(pages)} page(s): {pages[0]}")
 
 
 @cli.command("pull")

@@ -80,10 +80,13 @@ def _agrees_with_header(path: Path, info: WeightsInfo) -> None:
             )
 
 
-def write_bundle(folder: Path, weights: Path, info: WeightsInfo, *, force: bool = False) -> WeightsInfo:
+def write_bundle(
+    folder: Path, weights: Path, info: WeightsInfo, *, force: bool = False, figures: tuple[Path, ...] = ()
+) -> WeightsInfo:
     """Write the tensors of the weights file ``weights``, with ``info`` as their header, and
-    ``info`` as ``zoo.json``, into the new bundle ``folder``. The folder appears complete or
-    not at all; an existing one is replaced only with ``force``."""
+    ``info`` as ``zoo.json``, into the new bundle ``folder``, with copies of ``figures`` (the
+    pictures its run drew, for the hub's pages). The folder appears complete or not at all; an
+    existing one is replaced only with ``force``."""
     if folder.exists() and not force:
         raise WeightsError(f"{folder} already exists; choose another tag or replace it with --force")
     state, _ = load_weights(weights)
@@ -95,6 +98,8 @@ def write_bundle(folder: Path, weights: Path, info: WeightsInfo, *, force: bool 
         sha256 = save_weights(state, target, info.to_metadata())
         done = dataclasses.replace(info, file=target, sha256=sha256, size=target.stat().st_size, url=None)
         write_json(staging / INFO_FILE, entry_row(done))
+        for figure in figures:
+            shutil.copyfile(figure, staging / figure.name)
         _swap_in(staging, folder)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -22,6 +22,7 @@ from ..host.plugins import model_registry
 from .bundle import STAGING_GLOB, WEIGHTS_FILE, write_bundle
 from .download import MANIFEST, is_url
 from .hub import cached_file, hub_entries, installed_copy, local_copy
+from .hub_pages import FIGURE_SUFFIX, write_pages
 from .manifest import CARDS, read_manifest, render_cards, write_manifest
 from .paths import hub_copies, weights_cache
 from .weights import read_header, verify
@@ -69,20 +70,27 @@ def publish(run: Path, *, tag: str, to: Path, license: str | None = None, force:
     # any other that shares the folder (filelock's lock file, as huggingface_hub's cache uses).
     try:
         with FileLock(to / LOCK_FILE, timeout=LOCK_SECONDS):
-            return _publish_locked(to, manifest, best, entry, force=force)
+            return _publish_locked(to, manifest, best, entry, force=force, figures=_figures(run))
     except Timeout:
         raise HubError(
             f"another publish to {to} held its lock ({LOCK_FILE}) for {LOCK_SECONDS} s; try again"
         ) from None
 
 
-def _publish_locked(to: Path, manifest: Path, best: Path, entry: WeightsInfo, *, force: bool) -> WeightsInfo:
+def _figures(run: Path) -> tuple[Path, ...]:
+    """The pictures a run's loggers drew (its ``*.png`` files), shown on the bundle's page."""
+    return tuple(sorted(p for p in run.glob(f"*{FIGURE_SUFFIX}") if p.is_file() and not p.is_symlink()))
+
+
+def _publish_locked(
+    to: Path, manifest: Path, best: Path, entry: WeightsInfo, *, force: bool, figures: tuple[Path, ...]
+) -> WeightsInfo:
     """Publishing's read-modify-write of the manifest, under the hub's lock."""
     _sweep_staging(to)
     entries = read_manifest(manifest)
     if not force and any((e.model, e.tag) == (entry.model, entry.tag) for e in entries):
         raise WeightsError(f"{manifest} already has {entry.name}; choose another tag or use --force")
-    bundle = write_bundle(to / entry.model / str(entry.tag), best, entry, force=force)
+    bundle = write_bundle(to / entry.model / str(entry.tag), best, entry, force=force, figures=figures)
     published = dataclasses.replace(bundle, file=None, url=f"{entry.model}/{entry.tag}/{WEIGHTS_FILE}")
     others = [e for e in entries if (e.model, e.tag) != (entry.model, entry.tag)]
     write_manifest(manifest, [*others, published])
@@ -90,7 +98,23 @@ def _publish_locked(to: Path, manifest: Path, best: Path, entry: WeightsInfo, *,
     if published not in kept:  # never report an entry that is not there
         raise HubError(f"{manifest} does not hold {entry.name} after it was written; publish again")
     write_bytes(to / CARDS, render_cards(kept).encode())
+    write_pages(to, kept)
     return dataclasses.replace(published, file=bundle.file)
+
+
+def index_hub(hub: Path) -> list[Path]:
+    """Write ``hub``'s browsable pages (``index.html`` and one per bundle) from its manifest,
+    under the publish lock; returns the pages."""
+    from filelock import FileLock, Timeout  # only when pages are written, never on `zoo list`
+
+    manifest = hub / MANIFEST
+    if not manifest.is_file():
+        raise HubError(f"{hub} is not a hub folder: it has no {MANIFEST} (`zoo publish` writes one)")
+    try:
+        with FileLock(hub / LOCK_FILE, timeout=LOCK_SECONDS):
+            return write_pages(hub, read_manifest(manifest))
+    except Timeout:
+        raise HubError(f"another publish to {hub} held its lock ({LOCK_FILE}) for {LOCK_SECONDS} s") from None
 
 
 def _sweep_staging(to: Path) -> None:

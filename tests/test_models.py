@@ -87,3 +87,15 @@ def test_fashion_cnn_uses_the_lessons_initialisation() -> None:
             fan_out = module.weight.shape[0] * module.weight[0, 0].numel()
             expected_std = (2 / fan_out) ** 0.5
             assert module.weight.std().item() == pytest.approx(expected_std, rel=0.15)
+
+
+def test_a_head_reinitialised_for_other_classes_is_made_as_reset_classifier_makes_one() -> None:
+    """fashion_cnn draws its layers with a fan-out Kaiming rule; on trained features such a head
+    gives logits of standard deviation 18. A re-initialised head is torch's default layer."""
+    torch.manual_seed(0)
+    with pytest.warns(UserWarning, match="the classifier .* was re-initialised for 4"):
+        model = zoo.create_model("fashion_cnn", weights="fashion_mnist", num_classes=4).eval()
+    head = model.get_submodule(model.classifier_layer)
+    assert head.weight.abs().max() <= 1 / head.in_features**0.5  # nn.Linear's own bound
+    with torch.no_grad():
+        assert model(torch.randn(64, 1, 28, 28)).std() < 3

@@ -40,7 +40,7 @@ def load_adapted(
             stacklevel=4,
         )
         for key in head:
-            state[key] = own[key]
+            state[key] = own[key]  # replaced below by a fresh layer's values
     missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
     if missing or unexpected:
         parts = [
@@ -53,6 +53,19 @@ def load_adapted(
         model.load_state_dict(state)
     except RuntimeError as exc:
         raise WeightsError(f"the weights do not fit {name}: {str(exc).splitlines()[0]}") from None
+    if mismatched:
+        _fresh_head(model)
+
+
+def _fresh_head(model: torch.nn.Module) -> None:
+    """Initialise the new classifier as ``reset_classifier`` makes one (the layer's own default,
+    torch's ``reset_parameters``), whatever rule the model's builder applies to a network made
+    from scratch: a fan-out Kaiming head on trained features gives logits of standard deviation
+    18 and a first fine-tuning loss of 18.8, the default one logits of order one."""
+    head = model.get_submodule(declared_layer(model, "classifier"))
+    for module in head.modules():
+        if hasattr(module, "reset_parameters"):
+            module.reset_parameters()
 
 
 def adapted_info(info: WeightsInfo, classes: int, channels: int) -> WeightsInfo:

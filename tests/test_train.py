@@ -10,8 +10,10 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 import zoo_core as zoo
 from zoo_core import hookimpl, load_weights
@@ -316,3 +318,58 @@ def test_a_run_without_logger_flags_writes_no_logger_files(tmp_path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert not (tmp_path / "run" / "metrics.csv").exists() and not (tmp_path / "run" / "tensorboard").exists()
+
+
+@pytest.mark.parametrize("best_by", ["val_loss", "val_accuracy"])
+def test_the_best_weights_are_chosen_by_the_recipes_best_by(best_by, tmp_path) -> None:
+    from zoo_core.training import Settings, train
+
+    recipe = zoo.get_recipe("lenet5", epochs=4, best_by=best_by, seed=3)
+    report = train("lenet5", recipe, Settings(subset=400), out=tmp_path / "run", progress=False)
+    history = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    if best_by == "val_accuracy":
+        best = max(history, key=lambda m: (m["val_accuracy"], -m["epoch"]))  # the first of the highest
+    else:
+        best = min(history, key=lambda m: (m["val_loss"], m["epoch"]))
+    assert report["best_epoch"] == best["epoch"]
+    assert report["best_val_accuracy"] == best["val_accuracy"] and report["best_val_loss"] == best["val_loss"]
+
+
+def test_a_best_by_that_is_not_a_validation_figure_is_one_line() -> None:
+    with pytest.raises(
+        zoo.RecipeError, match="best_by must be one of val_loss, val_accuracy, got 'train_loss'"
+    ):
+        zoo.get_recipe("lenet5", best_by="train_loss")
+
+
+@pytest.mark.parametrize(("augment", "mirrored"), [((), False), (("flip",), True)])
+def test_test_time_mirroring_needs_a_run_that_trained_on_mirrored_images(augment, mirrored, tmp_path) -> None:
+    """TTA averages each image with its mirror image; a run never shown a mirrored image does
+    not get tested (or predict) that way, whatever its recipe's tta says."""
+    from zoo_core.models.predict import predict
+    from zoo_core.training import Settings, train
+
+    recipe = zoo.get_recipe("lenet5", epochs=1, tta=True, augment=augment)
+    report = train("lenet5", recipe, Settings(subset=300), out=tmp_path / "run", progress=False)
+    assert ("test_accuracy_tta" in report) is mirrored
+    image = tmp_path / "x.png"
+    Image.fromarray(np.full((28, 28), 90, dtype=np.uint8)).save(image)
+    (result,) = predict("lenet5", [image], weights=tmp_path / "run" / "best.safetensors")
+    assert result["mirrored"] is mirrored
+    (single,) = predict("lenet5", [image], weights=tmp_path / "run" / "best.safetensors", tta=False)
+    assert single["mirrored"] is False
+
+
+@pytest.mark.parametrize(("best_by", "best_epoch"), [("val_loss", 3), ("val_accuracy", 4)])
+def test_observe_stars_the_epoch_best_by_the_recipes_figure(best_by, best_epoch) -> None:
+    from zoo_core.training.session import TrainingSession, TrainingState
+
+    session = TrainingSession.__new__(TrainingSession)  # observe reads only the recipe and the state
+    session.recipe, session.state = zoo.get_recipe("lenet5", best_by=best_by), TrainingState()
+    for epoch, (loss, accuracy) in enumerate(
+        [(1.0, 0.5), (0.8, 0.7), (0.7, 0.65), (0.9, 0.72), (0.95, 0.6)], 1
+    ):
+        session.state.epoch = epoch
+        session.observe(loss, accuracy)
+    assert session.state.best_epoch == best_epoch
+    assert session.state.bad_epochs == 5 - best_epoch

@@ -485,15 +485,29 @@ def eval_command(
 )
 @hub_options
 @click.option("--topk", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option(
+    "--tta/--no-tta",
+    default=None,
+    help="Also average each image's mirror image (default: as the weights' recipe tested, when it "
+    "trained on mirrored images).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-def predict_command(name: str, images: tuple[Path, ...], weights: str, topk: int, as_json: bool) -> None:
+def predict_command(
+    name: str, images: tuple[Path, ...], weights: str, topk: int, tta: bool | None, as_json: bool
+) -> None:
     """Classify IMAGES (PNG, JPEG, any size or mode) with model NAME's trained weights."""
     from ..models.predict import predict  # imports torch
 
-    results = predict(name, list(images), weights=True if weights == "True" else weights, topk=topk)
+    chosen = True if weights == "True" else weights
+    results = predict(name, list(images), weights=chosen, topk=topk, tta=tta)
     if as_json:
         echo_json(results)
         return
+    if results and results[0]["mirrored"]:  # said, so that no one wonders why an export differs
+        click.echo(
+            "averaged with each image's mirror image, as the weights were tested (--no-tta: one pass)",
+            err=True,
+        )
     for result in results:
         best = ", ".join(f"{p['label']} {p['probability']:.3f}" for p in result["predictions"])
         click.echo(f"{result['image']}: {best}")

@@ -148,6 +148,7 @@ class RegisterAugmentation(Protocol):
         description: str,
         options: Sequence[Option] = (),
         keeps_labels: bool = True,
+        mirrors: bool = False,
     ) -> None:
         """Register a batch augmentation that recipes list in ``augment`` as ``name``.
 
@@ -159,7 +160,8 @@ class RegisterAugmentation(Protocol):
         ``dataset``: the run's :class:`~zoo_core.DatasetSpec` (classes, channels, mean and
         std). ``keeps_labels``: False when it changes what an image shows as well as its label
         (mixup): a distillation trainer then cannot let the teacher's answer for the stored
-        image stand in for it.
+        image stand in for it. ``mirrors``: it flips images left to right, so a recipe that
+        trains with it may also test on mirrored images (``tta``); without one, it does not.
         ``description`` and ``options`` as for the other parts (:class:`RegisterPart`).
         """
 

@@ -27,6 +27,7 @@ from ..base.checks import is_int, is_number
 from ..base.errors import ZooError, did_you_mean
 
 OPTION_VALUE_TYPES = (bool, int, float, str)
+BEST_BY = ("val_loss", "val_accuracy")  # lower loss, or higher accuracy, on the validation split
 
 
 class RecipeError(ZooError, ValueError):
@@ -48,6 +49,7 @@ class Recipe:
     schedule: str | None = None
     epochs: int = 50
     patience: int | None = 10
+    best_by: str = "val_loss"  # which epoch's weights are best, and what early stopping watches
     val_fraction: float = 0.2
     augment: tuple[str, ...] = field(default_factory=tuple)
     tta: bool = False
@@ -99,6 +101,8 @@ class Recipe:
             fail("dataset must be the non-empty name of a registered dataset (`zoo plugins` lists them)")
         if len(self.input_size) != 2 or not all(is_int(v) and v > 0 for v in self.input_size):
             fail(f"input_size must be two positive integers (height, width), got {self.input_size}")
+        if self.best_by not in BEST_BY:
+            fail(f"best_by must be one of {', '.join(BEST_BY)}, got {self.best_by!r}")
         if not is_int(self.epochs) or self.epochs < 1:
             fail(f"epochs must be a positive integer, got {self.epochs!r}")
         if not is_int(self.batch_size) or self.batch_size < 2:

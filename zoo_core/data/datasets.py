@@ -39,9 +39,7 @@ def folder_dataset() -> str:
     found = [spec for spec in dataset_registry() if spec.reads_folder]
     if len(found) != 1:
         claims = ", ".join(f"{s.name} (plugin {s.origin})" for s in found) or "none"
-        raise ZooError(
-            f"--data needs exactly one dataset plugin that reads folders; registered: {claims}"
-        )
+        raise ZooError(f"--data needs exactly one dataset plugin that reads folders; registered: {claims}")
     return found[0].name
 
 

@@ -298,6 +298,7 @@ class PartSpec:
     options: tuple[Option, ...] = ()
     keeps_labels: bool = True
     default: bool = False
+    mirrors: bool = False  # an augmentation that flips images left to right (see RegisterAugmentation)
 
     kind: ClassVar[str] = "part"
     has_default: ClassVar[bool] = True  # a recipe that names no part of this kind gets the default one
@@ -323,7 +324,11 @@ class PartSpec:
         require(isinstance(default, bool), f"default must be True or False, got {default!r}")
         require(not default or cls.has_default, f"{cls.plural} have no default; a recipe names them")
         target = args["trainer"] if "trainer" in args else args["factory"]
-        return cls(args["name"], target, description.strip(), origin, tuple(options), keeps_labels, default)
+        mirrors = args.get("mirrors", False)
+        require(isinstance(mirrors, bool), f"mirrors must be True or False, got {mirrors!r}")
+        return cls(
+            args["name"], target, description.strip(), origin, tuple(options), keeps_labels, default, mirrors
+        )
 
     def load(self) -> Callable[..., Any]:
         """The callable, importing it first when it was registered as 'module:function'."""

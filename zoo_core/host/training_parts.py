@@ -108,6 +108,16 @@ def with_defaults(recipe: Recipe) -> Recipe:
     return recipe.replace(**names) if names else recipe
 
 
+def tests_mirrored(recipe: Recipe) -> bool:
+    """Whether ``recipe``'s test-time augmentation (the average of each image's and its mirror
+    image's logits) applies: asked for (``tta``) and trained for, by an augmentation that
+    mirrors images. A network never shown a mirrored image is not tested on one."""
+    if not recipe.tta:
+        return False
+    registry = part_registry(AugmentationSpec)
+    return any(name in registry.names() and registry.get(name).mirrors for name in recipe.augment)
+
+
 def default_part(kind: type[PartSpec]) -> PartSpec | None:
     """The part of ``kind`` its plugin declared the default, if one did."""
     defaults = [spec for spec in part_registry(kind) if spec.default]

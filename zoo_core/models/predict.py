@@ -9,6 +9,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from ..base.errors import ZooError
+from ..host.training_parts import tests_mirrored
 from .factory import create_model
 from .pretrained import WeightsRef
 
@@ -33,15 +34,17 @@ def open_image(path: Path) -> Any:
 
 
 def predict(
-    name: str, images: list[Path], *, weights: WeightsRef = True, topk: int = 5
+    name: str, images: list[Path], *, weights: WeightsRef = True, topk: int = 5, tta: bool | None = None
 ) -> list[dict[str, Any]]:
     """The ``topk`` most likely labels of each image, with probabilities, each image prepared as
-    the weights' ``transforms()`` say (and mirrored too when their recipe tests that way)."""
+    the weights' ``transforms()`` say. ``tta``: also average each image's mirror image (None: as
+    the weights' recipe tested, when it trained on mirrored images); each result says which."""
     pictures = [open_image(Path(p)) for p in images]  # all errors before any work
     model = create_model(name, weights=weights).eval()
     info = model.zoo_weights
     labels = info.labels
-    tta = info.recipe.tta if info.recipe else False
+    if tta is None:
+        tta = info.recipe is not None and tests_mirrored(info.recipe)
     transform = info.transforms()
     batch = torch.stack([transform(p) for p in pictures])
     with torch.inference_mode():
@@ -54,6 +57,7 @@ def predict(
     return [
         {
             "image": str(path),
+            "mirrored": tta,
             "predictions": [
                 {"label": labels[i] if labels else str(i), "index": i, "probability": p}
                 for p, i in zip(values.tolist(), indices.tolist(), strict=True)

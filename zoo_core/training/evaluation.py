@@ -17,6 +17,7 @@ from ..data.datasets import get_dataset
 from ..data.device_data import Split
 from ..data.splits import DataOptions, load_splits
 from ..host.entries import DatasetSpec
+from ..host.training_parts import tests_mirrored
 from ..models.catalogue import get_model_spec
 from ..models.factory import create_model
 from ..models.pretrained import WeightsRef
@@ -130,7 +131,7 @@ def evaluate_model(
         )
     model = model.to(device, memory_format=torch.channels_last)
     result = evaluate(
-        model, held, num_classes=splits.dataset.num_classes, batch_size=batch_size, tta=recipe.tta
+        model, held, num_classes=splits.dataset.num_classes, batch_size=batch_size, tta=tests_mirrored(recipe)
     )
     return result, splits.dataset
 
@@ -188,7 +189,7 @@ def evaluate_weights(
         "dataset": dataset.name,
         "classes": list(info.labels or dataset.classes),
         "recipe": recipe.name,
-        "tta": recipe.tta,
+        "tta": tests_mirrored(recipe),
     }
     return result, facts
 

@@ -35,7 +35,7 @@ from ..data.datasets import get_dataset
 from ..data.device_data import Split
 from ..data.splits import load_splits
 from ..host.plugins import notify, run_loggers, tell_loggers
-from ..host.training_parts import resolve_parts
+from ..host.training_parts import resolve_parts, tests_mirrored
 from ..models.catalogue import get_model_spec
 from ..models.factory import create_model
 from ..models.named_parts import has_parts
@@ -68,6 +68,7 @@ class TrainingState:
     epoch: int = 0
     steps: int = 0
     best_val_loss: float = math.inf
+    best_val_accuracy: float = -math.inf
     best_epoch: int = 0
     bad_epochs: int = 0
     train_seconds: float = 0.0
@@ -313,7 +314,7 @@ class TrainingSession:
             split,
             num_classes=self.dataset.num_classes,
             batch_size=self.eval_batch_size,
-            tta=tta and self.recipe.tta,
+            tta=tta and tests_mirrored(self.recipe),
             amp=self.amp,
             process=self.process,
         )
@@ -325,22 +326,26 @@ class TrainingSession:
         order = torch.randperm(len(self.train_split), generator=self.shuffle)
         return (order if self.train_split.sharded else shard(order, self.process)).to(self.device)
 
-    def observe(self, val_loss: float) -> bool:
-        """Record an epoch's validation loss for early stopping; True when it is the best so far."""
-        if val_loss < self.state.best_val_loss:
-            self.state.best_val_loss, self.state.best_epoch, self.state.bad_epochs = (
-                val_loss,
-                self.state.epoch,
-                0,
-            )
+    def observe(self, val_loss: float, val_accuracy: float | None = None) -> bool:
+        """Record an epoch's validation figures for early stopping; True when the epoch is the
+        best so far by the recipe's ``best_by`` (lower loss, or higher accuracy)."""
+        state = self.state
+        if self.recipe.best_by == "val_accuracy" and val_accuracy is not None:
+            better = val_accuracy > state.best_val_accuracy
+        else:
+            better = val_loss < state.best_val_loss
+        if better:
+            state.best_val_loss, state.best_epoch, state.bad_epochs = val_loss, state.epoch, 0
+            state.best_val_accuracy = -math.inf if val_accuracy is None else val_accuracy
             return True
-        self.state.bad_epochs += 1
+        state.bad_epochs += 1
         return False
 
     def stop_reason(self) -> str | None:
         """Why training stops after the current epoch, or None while it goes on."""
         if self.recipe.patience is not None and self.state.bad_epochs >= self.recipe.patience:
-            return f"early stop: no better validation loss for {self.recipe.patience} epochs"
+            watched = "accuracy" if self.recipe.best_by == "val_accuracy" else "loss"
+            return f"early stop: no better validation {watched} for {self.recipe.patience} epochs"
         if self.settings.max_steps is not None and self.state.steps >= self.settings.max_steps:
             return f"max steps ({self.settings.max_steps}) reached"
         if self.state.epoch >= self.recipe.epochs:
@@ -364,7 +369,7 @@ class TrainingSession:
         self._check_finite("loss", train_loss)
         val = self.evaluate(self.val_split)
         self._check_finite("validation loss", val.loss)
-        improved = self.observe(val.loss)
+        improved = self.observe(val.loss, val.accuracy)
         metrics = {
             "epoch": state.epoch,
             "train_loss": train_loss,

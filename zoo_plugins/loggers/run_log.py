@@ -38,8 +38,11 @@ def zoo_train_start(run: Run) -> None:
 def zoo_train_epoch_end(run: Run, metrics: Mapping[str, Any]) -> None:
     # Rewritten whole from the run's history, so a resumed run never holds an epoch twice.
     write_bytes(run.file(METRICS_FILE), "".join(json.dumps(m) + "\n" for m in run.history).encode())
-    earlier = [m["val_loss"] for m in run.history[:-1]]
-    best = not earlier or metrics["val_loss"] < min(earlier)
+    earlier = run.history[:-1]
+    if run.recipe.best_by == "val_accuracy":
+        best = all(metrics["val_accuracy"] > m["val_accuracy"] for m in earlier)
+    else:
+        best = all(metrics["val_loss"] < m["val_loss"] for m in earlier)
     print(
         f"epoch {metrics['epoch']:>3}/{run.recipe.epochs}  train loss {metrics['train_loss']:.4f} "
         f"acc {metrics['train_accuracy']:.4f}  val loss {metrics['val_loss']:.4f} "

@@ -63,7 +63,12 @@ def zoo_register_losses(register):
 
 @hookimpl
 def zoo_register_augmentations(register):
-    register("flip", f"{AUGMENT}:flip", description="Mirror each image left-right with probability 1/2.")
+    register(
+        "flip",
+        f"{AUGMENT}:flip",
+        description="Mirror each image left-right with probability 1/2.",
+        mirrors=True,
+    )
     register(
         "shift",
         f"{AUGMENT}:shift",

@@ -90,3 +90,31 @@ def shipped_entries() -> list[WeightsInfo]:
     from zoo_plugins.architectures.shipped_weights import MANIFEST, shipped
 
     return [entry for model in sorted({e.model for e in read_manifest(MANIFEST)}) for entry in shipped(model)]
+
+
+# Fashion-MNIST's classes regrouped into four, as a user's own data set would differ from it
+GROUPS = {"tops": (0, 2, 4, 6), "bottoms": (1, 3), "shoes": (5, 7, 9), "bags": (8,)}
+
+
+def regrouped_fashion_folder(root: Path, *, train: int, val: int, test: int) -> Path:
+    """A photos-like image folder made from Fashion-MNIST as a user would make one: four classes
+    that group its ten, every image turned a quarter turn, ``train``/``val``/``test`` images a
+    class in ``root/{train,val,test}/CLASS/``, PNGs. Training images come from its training
+    split, the others from its test split, so a model trained on Fashion-MNIST never saw them."""
+    from zoo_plugins.datasets.fashion_mnist import load
+
+    data = load(download=False)
+    rng = np.random.default_rng(0)
+    for split, count, images, labels in (
+        ("train", train, data.train_images, data.train_labels),
+        ("val", val, data.test_images[:5000], data.test_labels[:5000]),
+        ("test", test, data.test_images[5000:], data.test_labels[5000:]),
+    ):
+        for group, members in GROUPS.items():
+            folder = root / split / group
+            folder.mkdir(parents=True)
+            pool = np.flatnonzero(np.isin(labels.numpy(), members))
+            for i, index in enumerate(rng.choice(pool, count, replace=False)):
+                pixels = np.rot90(images[index, 0].numpy())
+                Image.fromarray(np.ascontiguousarray(pixels), "L").save(folder / f"{i}.png")
+    return root

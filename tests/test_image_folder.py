@@ -88,7 +88,8 @@ def test_a_short_run_on_a_folder_learns_and_its_weights_name_the_classes(flat_fo
     predicted = zoo_cli(
         "predict", "fashion_cnn", str(picture), "--weights", str(tmp_path / "run" / "best.safetensors")
     )
-    assert predicted.exit_code == 0 and predicted.output.split(": ")[1].split()[0] in {
+    line = predicted.stdout
+    assert predicted.exit_code == 0 and line.split(": ")[1].split()[0] in {
         "bag",
         "sneaker",
         "trouser",

@@ -373,3 +373,24 @@ def test_observe_stars_the_epoch_best_by_the_recipes_figure(best_by, best_epoch)
         session.observe(loss, accuracy)
     assert session.state.best_epoch == best_epoch
     assert session.state.bad_epochs == 5 - best_epoch
+
+
+def test_a_fine_tune_from_trained_weights_beats_training_from_scratch(tmp_path) -> None:
+    """The same command with and without --weights, on a four-class, rotated folder made from
+    Fashion-MNIST images the weights never saw: the fine-tune recipe must pay."""
+    from .helpers import regrouped_fashion_folder
+
+    folder = regrouped_fashion_folder(tmp_path / "images", train=100, val=25, test=100)
+    reports = {}
+    for name, extra in (("scratch", ()), ("fine-tune", ("--weights", "fashion_mnist"))):
+        args = ["train", "fashion_cnn", "--data", str(folder), "--epochs", "10", "--no-progress", "--json"]
+        result = zoo_run(*args, *extra, "--out", name, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        reports[name] = json.loads(result.stdout)
+    assert (
+        "fine-tuning from fashion_mnist: fashion_cnn's 'augmented' recipe made for fine-tuning"
+        in result.stderr
+    )
+    recipe = json.loads((tmp_path / "fine-tune" / "recipe.json").read_text())
+    assert (recipe["name"], recipe["best_by"], recipe["augment"]) == ("finetune", "val_accuracy", [])
+    assert reports["fine-tune"]["test_accuracy"] >= reports["scratch"]["test_accuracy"] + 0.01, reports

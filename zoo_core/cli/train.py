@@ -18,7 +18,7 @@ from ..contract.run import Run
 from ..host.entries import PART_KINDS, AugmentationSpec, LoggerSpec, PartSpec
 from ..host.plugins import part_registry
 from ..host.training_parts import default_part
-from ..models.catalogue import base_recipe, get_recipe
+from ..models.catalogue import base_recipe, fine_tune_recipe, get_recipe
 from . import completion as complete
 from .app import (
     DEBUG_KEY,
@@ -330,6 +330,14 @@ def train(
         if data is not None and overrides.get("dataset") is not None:
             raise ZooError("give --data (an image folder) or --dataset (a registered dataset), not both")
         base = base_recipe(name, recipe_ref)  # read once: the shorthands and the overrides start from it
+        if start_weights is not None and recipe_ref is None:  # a transfer: the fine-tune recipe
+            base, why = fine_tune_recipe(name)
+            if os.environ.get("RANK", "0") == "0" and not (
+                launch.needs_torchrun and "WORLD_SIZE" not in os.environ
+            ):
+                click.echo(
+                    f"fine-tuning from {start_weights}: {why} (--recipe NAME for another)", err=as_json
+                )
         apply_shorthands(shorthands, overrides, options, base)
         if options:
             overrides["options"] = options

@@ -36,7 +36,13 @@ def test_a_published_bundle_loads_bit_for_bit_the_same_everywhere(run, tmp_path,
     assert result.exit_code == 0, result.output
     bundle = hub / "lenet5" / "mine"
     assert result.output.startswith(f"published lenet5.mine to {bundle} (test accuracy ")
-    assert sorted(p.name for p in bundle.iterdir()) == ["model.safetensors", "zoo.json"]
+    # the weights, their card, the page and the figure the run drew (its curves)
+    assert sorted(p.name for p in bundle.iterdir()) == [
+        "curves.png",
+        "index.html",
+        "model.safetensors",
+        "zoo.json",
+    ]
 
     card = json.loads((bundle / "zoo.json").read_text())
     report = json.loads((run / "report.json").read_text())
@@ -82,8 +88,11 @@ def test_publishing_a_tag_again_needs_force_and_keeps_the_first_until_then(run, 
     assert sorted(str(p.relative_to(hub)) for p in hub.rglob("*")) == [
         ".publish.lock",  # filelock's file, kept: removing a lock file races with its next taker
         "cards.md",
+        "index.html",
         "lenet5",
         "lenet5/mine",
+        "lenet5/mine/curves.png",
+        "lenet5/mine/index.html",
         "lenet5/mine/model.safetensors",
         "lenet5/mine/zoo.json",
         "manifest.json",
@@ -137,7 +146,13 @@ def test_eight_publishes_at_once_keep_eight_entries_and_leave_nothing_behind(run
         assert file_sha256(hub / entry.url) == entry.sha256
     left = sorted(p.name for p in (hub / "lenet5").iterdir())
     assert left == [f"t{i}" for i in range(8)]  # no staging folder
-    assert sorted(p.name for p in hub.iterdir()) == [".publish.lock", "cards.md", "lenet5", "manifest.json"]
+    assert sorted(p.name for p in hub.iterdir()) == [
+        ".publish.lock",
+        "cards.md",
+        "index.html",
+        "lenet5",
+        "manifest.json",
+    ]
 
 
 PULL_WHEN_PUBLISHED = """

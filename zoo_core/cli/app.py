@@ -73,9 +73,11 @@ class ZooGroup(click.Group):
                 f"cannot write{where}: {exc.strerror}; nothing was left half-written"
             ) from None
         except click.UsageError as exc:  # one line instead of click's usage, hint and error
-            where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+            path = (exc.ctx or ctx).command_path
+            where = "zoo" + path[len(ctx.find_root().command_path) :]  # as run by `python -m zoo_core`, too
             message = bounded(exc.format_message().rstrip("."))
-            raise click.UsageError(f"{message}; see '{where} --help'") from None
+            hint = f" (see '{where} --help')" if message.endswith("?") else f"; see '{where} --help'"
+            raise click.UsageError(message + hint) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt, SystemExit):
             raise
         except Exception as exc:

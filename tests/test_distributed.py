@@ -306,3 +306,28 @@ def test_processes_hold_only_their_shard_when_the_whole_split_does_not_fit(count
     assert "resident shards (30 training images held by each of 2 processes" in first
     assert decoded == {"train": {1}, "val": {3}, "test": {1}}  # each training image decoded once, ever
     assert report["world_size"] == 2 and report["epochs"] == 3 and report["test_accuracy"] > 0.9
+
+
+REPORT = """Root Cause (first observed failure):
+[0]:
+  time      : 2026-12-08_01:00:00
+  host      : localhost
+  rank      : 1 (local_rank: 1)
+  exitcode  : 1 (pid: 11)
+Failures:
+[1]:
+  rank      : 0 (local_rank: 0)
+  exitcode  : -9 (pid: 10)
+"""
+
+
+def test_a_killed_worker_is_named_even_when_torchrun_saw_its_peer_fail_first(tmp_path, capsys) -> None:
+    """Which rank torchrun observes failing first is a race: the killed one, or its peer whose
+    connection to it closed. The killed worker is the cause either way."""
+    from zoo_core.cli.launch import _say_why
+
+    (tmp_path / "1000-1.txt").write_text("unexpected RuntimeError: Connection closed by peer")
+    _say_why(tmp_path, REPORT, None)
+    assert capsys.readouterr().err.strip() == (
+        "Error: worker rank 0 was killed by SIGKILL (--max-restarts N restarts it)"
+    )

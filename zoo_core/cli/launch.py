@@ -38,6 +38,7 @@ TORCHRUN_LOG = re.compile(r"^[IWE]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ ")
 BANNER = re.compile(r"^\*+$|^Setting OMP_NUM_THREADS environment variable")
 REPORT_START = "Traceback (most recent call last):"
 ROOT_CAUSE = re.compile(r"Root Cause.*?rank\s*:\s*(\d+).*?exitcode\s*:\s*(-?\d+)", re.S)
+FAILURE = re.compile(r"rank\s*:\s*(\d+)[^\n]*\n\s*exitcode\s*:\s*(-?\d+)")  # each failed rank of the report
 
 
 def leave_worker_error(message: str) -> bool:
@@ -149,27 +150,38 @@ def _relay(stream: IO[str], held: list[str], debug: bool) -> None:
 
 
 def _say_why(errors: Path, held: str, out: Path | None) -> None:
-    """One line for a failed launch: the error of the rank torchrun saw fail first (the others'
-    follow from it, such as a closed connection to a dead peer), or how that rank died when it
-    left no error (killed); without torchrun's report, the first error any rank left."""
+    """One line for a failed launch. A worker that died without a word (killed) is the cause,
+    whichever rank torchrun happened to see fail first: its peers' errors (a closed connection)
+    follow from it. Otherwise the error of the rank torchrun names the root cause, or without
+    its report the first error any rank left."""
     left = {int(p.stem.split("-")[1]): p for p in sorted(errors.glob("*.txt"), key=_written_at, reverse=True)}
+    failures = {int(rank): int(code) for rank, code in FAILURE.findall(held)}
+    killed = [rank for rank, code in failures.items() if code < 0 and rank not in left]
     cause = ROOT_CAUSE.search(held)
-    rank = int(cause[1]) if cause else min(left, key=lambda r: _written_at(left[r]), default=None)
-    if rank in left:
+    named = (
+        int(cause[1]) if cause is not None else min(left, key=lambda r: _written_at(left[r]), default=None)
+    )
+    if killed:
+        _say_death(killed[0], failures[killed[0]], out)
+    elif named in left:
         others = " (and the other ranks with it)" if len(left) > 1 else ""
-        click.echo(f"Error: {left[rank].read_text().strip()}{others}", err=True)
+        click.echo(f"Error: {left[named].read_text().strip()}{others}", err=True)
     elif cause is not None:
-        code = int(cause[2])
-        how = f"exited with code {code}"
-        if code < 0:
-            how = "was killed by " + (
-                signal.Signals(-code).name if -code in signal.valid_signals() else f"signal {-code}"
-            )
-        resume = out is not None and (out / CHECKPOINT_FILE).is_file()
-        where = f"; zoo train --resume {out} goes on from its last checkpoint" if resume else ""
-        click.echo(f"Error: worker rank {rank} {how}{where} (--max-restarts N restarts it)", err=True)
+        _say_death(int(cause[1]), int(cause[2]), out)
     else:
         click.echo("Error: torchrun failed before any worker ran; zoo --debug train shows its log", err=True)
+
+
+def _say_death(rank: int, code: int, out: Path | None) -> None:
+    """How worker ``rank`` ended without a word of its own, and where the run can go on from."""
+    how = f"exited with code {code}"
+    if code < 0:
+        how = "was killed by " + (
+            signal.Signals(-code).name if -code in signal.valid_signals() else f"signal {-code}"
+        )
+    resume = out is not None and (out / CHECKPOINT_FILE).is_file()
+    where = f"; zoo train --resume {out} goes on from its last checkpoint" if resume else ""
+    click.echo(f"Error: worker rank {rank} {how}{where} (--max-restarts N restarts it)", err=True)
 
 
 def _written_at(path: Path) -> int:

@@ -36,6 +36,8 @@ STOP_SECONDS = 60
 # OMP_NUM_THREADS, and the failure report that starts with its traceback
 TORCHRUN_LOG = re.compile(r"^[IWE]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ ")
 BANNER = re.compile(r"^\*+$|^Setting OMP_NUM_THREADS environment variable")
+# what a worker torchrun stopped may print while its interpreter shuts down mid-teardown
+DYING = re.compile(r"^Exception ignored in ")
 REPORT_START = "Traceback (most recent call last):"
 ROOT_CAUSE = re.compile(r"Root Cause.*?rank\s*:\s*(\d+).*?exitcode\s*:\s*(-?\d+)", re.S)
 FAILURE = re.compile(r"rank\s*:\s*(\d+)[^\n]*\n\s*exitcode\s*:\s*(-?\d+)")  # each failed rank of the report
@@ -142,7 +144,8 @@ def _relay(stream: IO[str], held: list[str], debug: bool) -> None:
     reporting = False
     for line in stream:
         reporting = reporting or line.startswith(REPORT_START)
-        if debug or not (reporting or TORCHRUN_LOG.match(line) or BANNER.match(line.strip())):
+        quiet = reporting or TORCHRUN_LOG.match(line) or BANNER.match(line.strip()) or DYING.match(line)
+        if debug or not quiet:
             sys.stderr.write(line)
             sys.stderr.flush()
         else:

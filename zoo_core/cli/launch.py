@@ -79,6 +79,17 @@ class Launch:
     def needs_torchrun(self) -> bool:
         return self.nproc > 1 or self.nnodes > 1 or self.max_restarts > 0
 
+    @property
+    def launches(self) -> bool:
+        """Whether this process starts torchrun (rather than being one of its workers)."""
+        return self.needs_torchrun and "WORLD_SIZE" not in os.environ
+
+    @property
+    def speaks_for_the_run(self) -> bool:
+        """Whether this process says what the run does: a lone process or rank 0, not the
+        launcher (whose workers repeat the command) nor the other ranks."""
+        return not self.launches and os.environ.get("RANK", "0") == "0"
+
     def run(self, out: Path | None, *, debug: bool = False) -> int:
         """Re-run this very command under torchrun, writing to ``out`` (the same folder on
         every restart); return its exit code after saying, once, why it failed. ``debug``:

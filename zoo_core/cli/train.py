@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 import sys
 import typing
 from pathlib import Path
@@ -332,9 +331,7 @@ def train(
         base = base_recipe(name, recipe_ref)  # read once: the shorthands and the overrides start from it
         if start_weights is not None and recipe_ref is None:  # a transfer: the fine-tune recipe
             base, why = fine_tune_recipe(name)
-            if os.environ.get("RANK", "0") == "0" and not (
-                launch.needs_torchrun and "WORLD_SIZE" not in os.environ
-            ):
+            if launch.speaks_for_the_run:
                 click.echo(
                     f"fine-tuning from {start_weights}: {why} (--recipe NAME for another)", err=as_json
                 )
@@ -348,7 +345,7 @@ def train(
         for logger in loggers:  # an unknown one is one line, before any worker starts
             part_registry(LoggerSpec).get(logger)
         recipe.per_process_batch(launch.nproc * launch.nnodes)
-    if launch.needs_torchrun and "WORLD_SIZE" not in os.environ:
+    if launch.launches:
         if resume is None and out is None:
             if launch.nnodes > 1:
                 raise ZooError("--nnodes needs --out: every machine must name the same run folder")
@@ -359,7 +356,7 @@ def train(
 
         with _lines_to_stderr(as_json):
             report = training.resume(resume, model=name, device=device, progress=progress)
-        _report(report, as_json)
+        _report(report, as_json and launch.speaks_for_the_run)
         return
     from .. import training  # imports torch
 
@@ -378,7 +375,7 @@ def train(
     )
     with _lines_to_stderr(as_json):
         report = training.train(name, recipe, settings, out=out, progress=progress)
-    _report(report, as_json)
+    _report(report, as_json and launch.speaks_for_the_run)
 
 
 def _lines_to_stderr(as_json: bool) -> contextlib.AbstractContextManager:
@@ -387,7 +384,7 @@ def _lines_to_stderr(as_json: bool) -> contextlib.AbstractContextManager:
 
 
 def _report(report: dict | None, as_json: bool) -> None:
-    if as_json and report is not None and os.environ.get("RANK", "0") == "0":  # one report per run
+    if as_json and report is not None:
         echo_json(report)
 
 

@@ -36,12 +36,16 @@ def cached_file(info: WeightsInfo) -> Path:
     return weights_cache() / f"{info.model}-{info.tag or 'untagged'}-{info.sha256[:12]}.safetensors"
 
 
-def local_copy(info: WeightsInfo) -> Path | None:
-    """The file of ``info`` already on this machine: the checkout's, an installed hub's, the
-    cache's; None if none has it."""
-    for path in (info.file, installed_copy(info), cached_file(info)):
+def local_copy(info: WeightsInfo) -> tuple[str, Path] | None:
+    """Where this machine already has ``info``'s file and the file: "checkout", "installed"
+    (an installed hub's), or "cache"; None if none has it."""
+    for where, path in (
+        ("checkout", info.file),
+        ("installed", installed_copy(info)),
+        ("cache", cached_file(info)),
+    ):
         if path is not None and path.is_file():
-            return path
+            return where, path
     return None
 
 
@@ -58,16 +62,17 @@ def installed_copy(info: WeightsInfo) -> Path | None:
 
 
 def locate(info: WeightsInfo, *, hub: str | None = None, progress: bool = True) -> WeightsInfo:
-    """``info`` with ``file`` a local, sha256-checked copy: the checkout's file, else the
-    cache's, else one downloaded from the hub into the cache."""
+    """``info`` with ``file`` a local, sha256-checked copy: the checkout's file, else an
+    installed hub's, else the cache's, else one downloaded from the hub into the cache."""
     if info.file is not None and info.file.is_file():
         verify(info)
         return info
     installed = installed_copy(info)
     if installed is not None:
+        found = dataclasses.replace(info, file=installed)
         try:
-            verify(dataclasses.replace(info, file=installed))
-            return dataclasses.replace(info, file=installed)
+            verify(found)
+            return found
         except WeightsError:  # another file under that name: the hub's copy is fetched below
             pass
     from filelock import FileLock, Timeout  # 20 ms: only when a file may have to be fetched

@@ -7,9 +7,11 @@ serves the folder as it is, and ``zoo pull`` / ``ZOO_HUB`` read it back over HTT
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -21,7 +23,7 @@ from ..contract.weights_info import WeightsInfo
 from ..host.plugins import model_registry
 from .bundle import STAGING_GLOB, WEIGHTS_FILE, write_bundle
 from .download import MANIFEST, is_url
-from .hub import cached_file, hub_entries, installed_copy, local_copy
+from .hub import cached_file, hub_entries, local_copy
 from .hub_pages import FIGURE_SUFFIX, write_pages
 from .manifest import CARDS, read_manifest, render_cards, write_manifest
 from .paths import hub_copies, weights_cache
@@ -38,8 +40,6 @@ def publish(run: Path, *, tag: str, to: Path, license: str | None = None, force:
     ``TO/MODEL/TAG/`` with the run's recipe and measured test metrics, add (or, with
     ``force``, replace) its entry in ``TO/manifest.json`` and write the hub's model cards,
     ``TO/cards.md``. Returns the new entry."""
-    from filelock import FileLock, Timeout  # 20 ms: only when something is published, never on `zoo list`
-
     if is_url(str(to)):
         raise HubError(f"zoo publish writes to a folder, not to {to}; publish to a folder, then serve it")
     to = Path(to)
@@ -66,14 +66,23 @@ def publish(run: Path, *, tag: str, to: Path, license: str | None = None, force:
     )
     manifest = to / MANIFEST
     to.mkdir(parents=True, exist_ok=True)
-    # The manifest is read, changed and written back: one publisher at a time, on this machine or
-    # any other that shares the folder (filelock's lock file, as huggingface_hub's cache uses).
+    with _hub_lock(to):
+        return _publish_locked(to, manifest, best, entry, force=force, figures=_figures(run))
+
+
+@contextlib.contextmanager
+def _hub_lock(hub: Path) -> Iterator[None]:
+    """The hub's lock: its manifest and pages are read, changed and written back by one writer
+    at a time, on this machine or any other that shares the folder (filelock's lock file, as
+    huggingface_hub's cache uses)."""
+    from filelock import FileLock, Timeout  # 20 ms: only when something is published, never on `zoo list`
+
     try:
-        with FileLock(to / LOCK_FILE, timeout=LOCK_SECONDS):
-            return _publish_locked(to, manifest, best, entry, force=force, figures=_figures(run))
+        with FileLock(hub / LOCK_FILE, timeout=LOCK_SECONDS):
+            yield
     except Timeout:
         raise HubError(
-            f"another publish to {to} held its lock ({LOCK_FILE}) for {LOCK_SECONDS} s; try again"
+            f"another publish to {hub} held its lock ({LOCK_FILE}) for {LOCK_SECONDS} s; try again"
         ) from None
 
 
@@ -105,16 +114,11 @@ def _publish_locked(
 def index_hub(hub: Path) -> list[Path]:
     """Write ``hub``'s browsable pages (``index.html`` and one per bundle) from its manifest,
     under the publish lock; returns the pages."""
-    from filelock import FileLock, Timeout  # only when pages are written, never on `zoo list`
-
     manifest = hub / MANIFEST
     if not manifest.is_file():
         raise HubError(f"{hub} is not a hub folder: it has no {MANIFEST} (`zoo publish` writes one)")
-    try:
-        with FileLock(hub / LOCK_FILE, timeout=LOCK_SECONDS):
-            return write_pages(hub, read_manifest(manifest))
-    except Timeout:
-        raise HubError(f"another publish to {hub} held its lock ({LOCK_FILE}) for {LOCK_SECONDS} s") from None
+    with _hub_lock(hub):
+        return write_pages(hub, read_manifest(manifest))
 
 
 def _sweep_staging(to: Path) -> None:
@@ -162,11 +166,7 @@ def where(info: WeightsInfo) -> str:
     """Where this machine has ``info``'s file: "checkout", "installed" (an installed hub such as
     zoo-core-weights), "cache", or "-" (not yet: a hub must send it)."""
     local = local_copy(info)
-    if local is None:
-        return "-"
-    if local == info.file:
-        return "checkout"
-    return "installed" if local == installed_copy(info) else "cache"
+    return "-" if local is None else local[0]
 
 
 @dataclass(frozen=True)

@@ -539,6 +539,11 @@ FAULTS = [
         "good.txt is a file, not a folder; choose another --out",
     ),
     Fault(
+        "a file given as the eval report folder",
+        lambda d, out: ["eval", "lenet5", "--weights", "fashion_mnist", "--out", str(out / "good.txt")],
+        "good.txt' is a file",
+    ),
+    Fault(
         "a logger no plugin registered",
         lambda d, out: ["train", "lenet5", "--logger", "wandb", "--out", str(out / "run")],
         "unknown logger 'wandb'. Registered loggers:",

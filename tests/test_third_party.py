@@ -266,7 +266,7 @@ def test_a_third_party_augmentation_is_listed_and_trained_with(mixup_site, tmp_p
     assert missing.returncode == 1 and "unknown augmentation 'mixup'" in missing.stderr
 
 
-PLUGIN_FOR_ZOO_0_1 = '''
+PLUGIN_FOR_ZOO_0_1 = """
 from zoo_core import Recipe, hookimpl
 
 
@@ -282,9 +282,9 @@ def zoo_register_models(register):
         recipe=Recipe(name="default", epochs=30, momentum=0.9),
         description="A ConvNeXt for 28x28 images.",
     )
-'''
+"""
 
-NETS = '''
+NETS = """
 from torch import nn
 
 
@@ -292,7 +292,7 @@ def convnext_nano(num_classes=10, in_channels=1):
     return nn.Sequential(
         nn.Conv2d(in_channels, 8, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, num_classes)
     )
-'''
+"""
 
 
 def test_a_plugin_written_against_the_zoo_0_1_readme_registers_and_says_what_to_change(tmp_path) -> None:

@@ -69,6 +69,17 @@ def test_progress_bars_are_drawn_on_a_terminal_only(tmp_path) -> None:
     assert "\r" not in result.stderr and "step/s" not in result.stderr
 
 
+@pytest.mark.parametrize("terminal", [True, False])
+def test_long_silent_steps_count_on_a_terminal_only(terminal, monkeypatch, capsys) -> None:
+    from zoo_core.base import progress as bars
+
+    monkeypatch.setattr(bars, "on_terminal", lambda: terminal)
+    assert list(zoo.progress(iter(range(5)), total=5, desc="accuracy check")) == list(range(5))
+    drawn = capsys.readouterr().err
+    assert ("accuracy check" in drawn and "/5 " in drawn) is terminal
+    assert terminal or drawn == ""
+
+
 def test_a_short_run_learns_and_writes_its_run_folder(trained) -> None:
     report = json.loads((trained / "report.json").read_text())
     assert report["test_accuracy"] > 0.6  # chance is 0.1
@@ -88,6 +99,28 @@ def test_a_short_run_learns_and_writes_its_run_folder(trained) -> None:
     last, _ = load_weights(trained / "last.safetensors")  # the epoch-3 weights, whichever was best
     assert last.keys() == checkpoint["model"].keys()
     assert all(torch.equal(last[k], checkpoint["model"][k]) for k in last)
+
+
+def test_a_run_reports_each_class_and_draws_its_confusion_matrix_and_worst_mistakes(trained) -> None:
+    report = json.loads((trained / "report.json").read_text())
+    classes = report["test_report"]
+    confusion = np.array(classes["confusion_matrix"])
+    assert confusion.shape == (10, 10) and confusion.sum() == report["test_images"]
+    assert confusion.trace() / confusion.sum() == pytest.approx(report["test_accuracy"])
+    assert classes["top_k_accuracy"]["1"] == pytest.approx(report["test_accuracy"])
+    top = [classes["top_k_accuracy"][str(k)] for k in range(1, 6)]
+    assert top == sorted(top) and top[-1] > top[0]
+    per_class = list(classes["per_class"].values())
+    recall = confusion.diagonal() / confusion.sum(1)
+    precision = confusion.diagonal() / np.maximum(confusion.sum(0), 1)
+    assert [c["recall"] for c in per_class] == pytest.approx(recall.tolist())
+    assert [c["precision"] for c in per_class] == pytest.approx(precision.tolist())
+    assert [c["support"] for c in per_class] == confusion.sum(1).tolist()
+    worst = classes["worst_mistakes"]
+    assert 0 < len(worst) <= 16 and all(m["label"] != m["predicted"] for m in worst)
+    for name in ("confusion-test.png", "errors-test.png"):
+        assert (trained / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.loads((trained / "eval-test.json").read_text()) == classes
 
 
 @pytest.mark.skipif(not Path("/proc/cpuinfo").is_file(), reason="reads the CPU's flags from Linux's /proc")
@@ -120,7 +153,13 @@ def test_eval_reproduces_the_reported_test_accuracy(trained, zoo_cli) -> None:
     )
     assert val["images"] == 12_000  # the lesson's 20% of 60,000
     text = zoo_cli("eval", "fashion_cnn", "--weights", str(trained / "best.safetensors")).output
-    assert "accuracy" in text and "Ankle boot" in text
+    assert "accuracy" in text and "Ankle boot" in text and "top-5" in text and "macro F1" in text
+    # the report lands in the run's folder, now of the whole test split
+    assert f"report: {trained / 'confusion-test.png'}" in text
+    again = json.loads((trained / "eval-test.json").read_text())
+    assert np.array(again["confusion_matrix"]).sum() == 10_000
+    assert again["confusion_matrix"] == data["confusion_matrix"]
+    assert data["per_class"]["Trouser"]["recall"] == pytest.approx(data["per_class_accuracy"]["Trouser"])
 
 
 def test_eval_refuses_weights_of_another_model(trained, zoo_cli) -> None:
@@ -352,10 +391,15 @@ def test_test_time_mirroring_needs_a_run_that_trained_on_mirrored_images(augment
     recipe = zoo.get_recipe("lenet5", epochs=1, tta=True, augment=augment)
     report = train("lenet5", recipe, Settings(subset=300), out=tmp_path / "run", progress=False)
     assert ("test_accuracy_tta" in report) is mirrored
+    assert ("tta" in report) is mirrored  # measured on the validation split, and decided there
+    helps = mirrored and report["tta"]["val_accuracy_tta"] > report["tta"]["val_accuracy"]
+    assert mirrored is False or report["tta"]["helps"] is helps
+    _, header = load_weights(tmp_path / "run" / "best.safetensors")
+    assert ("val_accuracy_tta" in json.loads(header["metrics"])) is mirrored
     image = tmp_path / "x.png"
     Image.fromarray(np.full((28, 28), 90, dtype=np.uint8)).save(image)
     (result,) = predict("lenet5", [image], weights=tmp_path / "run" / "best.safetensors")
-    assert result["mirrored"] is mirrored
+    assert result["mirrored"] is helps
     (single,) = predict("lenet5", [image], weights=tmp_path / "run" / "best.safetensors", tta=False)
     assert single["mirrored"] is False
 

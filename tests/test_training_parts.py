@@ -38,8 +38,7 @@ def built_in(spec) -> bool:
 
 def test_every_built_in_part_comes_through_its_hook() -> None:
     found = {
-        kind.plural: sorted(s.name for s in plugins.part_registry(kind) if built_in(s))
-        for kind in PART_KINDS
+        kind.plural: sorted(s.name for s in plugins.part_registry(kind) if built_in(s)) for kind in PART_KINDS
     }  # whatever else is installed
     assert found == {plural: sorted(names) for plural, names in BUILT_IN.items()}
     infos = {info.name: info.to_dict() for info in plugins.plugin_infos()}
@@ -374,3 +373,20 @@ def test_a_plugins_shorthand_picks_its_part_and_two_claims_are_one_error(fresh_p
     assert result.exit_code == 1
     assert "zoo train --teacher is claimed by trainer distill (plugin distill" in result.output
     assert "and trainer mine (plugin shorthands" in result.output
+
+
+@pytest.mark.parametrize(
+    ("augment", "metrics", "helps"),
+    [
+        ((), {}, False),  # never trained on mirrored images
+        (("flip",), {}, True),  # weights from before the decision was recorded
+        (("flip",), {"val_accuracy": 0.90, "val_accuracy_tta": 0.91}, True),
+        (("flip",), {"val_accuracy": 0.90, "val_accuracy_tta": 0.90}, False),
+        (("flip",), {"val_accuracy": 0.90, "val_accuracy_tta": 0.89, "test_accuracy_tta": 0.99}, False),
+    ],
+)
+def test_the_mirrored_pass_is_used_when_trained_for_and_better_on_validation(augment, metrics, helps) -> None:
+    from zoo_core.host.training_parts import mirrors_help
+
+    recipe = zoo.get_recipe("lenet5", tta=True, augment=augment)
+    assert mirrors_help(recipe, metrics) is helps

@@ -114,6 +114,19 @@ def test_zoo_eval_with_a_tag(zoo_cli) -> None:
     assert abs(json.loads(result.output)["accuracy"] - entry.metrics["test_accuracy"]) <= 0.001
 
 
+def test_zoo_eval_writes_its_report_only_where_told_for_a_tag(zoo_cli, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = zoo_cli("eval", "lenet5", "--weights", "fashion_mnist", "--split", "val")
+    assert result.exit_code == 0, result.output
+    assert "report:" not in result.output and not list(tmp_path.iterdir())
+    result = zoo_cli("eval", "lenet5", "--weights", "fashion_mnist", "--split", "val", "--out", "report")
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in (tmp_path / "report").iterdir())
+    assert names == ["confusion-val.png", "errors-val.png", "eval-val.json"]
+    numbers = json.loads((tmp_path / "report" / "eval-val.json").read_text())
+    assert sum(map(sum, numbers["confusion_matrix"])) == 12_000
+
+
 def tampered_plugin(tmp_path: Path, damage: str):
     entry = next(e for e in ENTRIES if e.model == "fashion_cnn")
     copy = tmp_path / "copy.safetensors"

@@ -17,6 +17,7 @@ from .base.errors import (
     WeightsError,
     ZooError,
 )
+from .base.progress import batches_in, progress
 from .base.tables import format_table
 from .base.version import PLUGIN_API, __version__
 from .contract.hookspecs import hookimpl
@@ -89,6 +90,7 @@ __all__ = [
     "__version__",
     "atomic_files",
     "atomic_path",
+    "batches_in",
     "create_model",
     "export_model",
     "exporter_names",
@@ -104,6 +106,7 @@ __all__ = [
     "list_models",
     "load_weights",
     "manifest_weights",
+    "progress",
     "read_manifest",
     "save_weights",
     "user_cache_dir",

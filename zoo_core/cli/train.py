@@ -429,6 +429,12 @@ def _option_value(text: str) -> object:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the report: confusion-SPLIT.png, errors-SPLIT.png (the worst mistakes) and "
+    "eval-SPLIT.json (default: the run's folder for a run's weights file, else none).",
+)
+@click.option(
     "--data",
     type=click.Path(file_okay=False, path_type=Path),
     help="Evaluate on an image folder (as `zoo train --data` reads it) with the weights' classes.",
@@ -440,12 +446,14 @@ def eval_command(
     split: str,
     batch_size: int | None,
     as_json: bool,
+    out: Path | None,
     data: Path | None,
     device: str | None,
     data_dir: Path | None,
     no_download: bool,
 ) -> None:
-    """Evaluate model NAME with --weights: loss, accuracy and per-class accuracy."""
+    """Evaluate model NAME with --weights: loss, accuracy, top-k accuracy, and per class the
+    precision, recall and F1; the confusion matrix and the worst mistakes as figures."""
     from ..runtime.devices import resolve_device  # imports torch
     from ..training.evaluation import evaluate_weights  # imports torch
 
@@ -459,24 +467,46 @@ def eval_command(
         download=not no_download,
         batch_size=batch_size,
         dataset=dataset,
+        report_to=out or run_folder_of(weights),
     )
-    per_class = dict(zip(facts["classes"], result.per_class_accuracy(), strict=True))
+    report = result.report.to_dict() if result.report else {}
     if as_json:
         echo_json(
             {
                 **facts,
                 **{k.removeprefix("_"): v for k, v in result.metrics("").items()},
                 "images": result.count,
-                "per_class_accuracy": per_class,
+                "per_class_accuracy": dict(zip(facts["classes"], result.per_class_accuracy(), strict=True)),
+                **{k: v for k, v in report.items() if k != "classes"},
             }
         )
         return
+    top_k = ", ".join(f"top-{k} {v:.4f}" for k, v in report.get("top_k_accuracy", {}).items() if k != "1")
     click.echo(
         f"{name} on the {split} split of {facts['dataset']} ({result.count:,} images): "
         f"loss {result.loss:.4f}, accuracy {result.accuracy:.4f}"
         + (f" (flip TTA: accuracy {result.tta_accuracy:.4f})" if result.tta_accuracy is not None else "")
+        + (f", {top_k}" if top_k else "")
+        + (f", macro F1 {report['macro_f1']:.4f}" if report else "")
     )
-    echo_table(("class", "accuracy"), [(c, f"{a:.4f}") for c, a in per_class.items()], right=(1,))
+    echo_table(
+        ("class", "precision", "recall", "f1", "images"),
+        [
+            (c, f"{v['precision']:.4f}", f"{v['recall']:.4f}", f"{v['f1']:.4f}", str(v["support"]))
+            for c, v in report.get("per_class", {}).items()
+        ],
+        right=(1, 2, 3, 4),
+    )
+    if facts.get("report_files"):
+        click.echo(f"report: {', '.join(str(p) for p in facts['report_files'])}")
+
+
+def run_folder_of(weights: str) -> Path | None:
+    """The run folder holding weights file ``weights``, if it is a run's file."""
+    from ..contract.run import RUN_FILE
+
+    path = Path(weights)
+    return path.parent if path.suffix == ".safetensors" and (path.parent / RUN_FILE).is_file() else None
 
 
 @cli.command("predict")

@@ -39,7 +39,7 @@ class WeightsInfo:
     """One set of trained weights of one model: what input it expects, what it predicts, how it
     was trained and how good it is.
 
-    ``metrics`` holds what ``zoo eval`` measured: ``test_accuracy`` and ``test_loss`` of a single
+    ``metrics`` holds what was measured: ``test_accuracy`` and ``test_loss`` of a single
     pass (what ``model(x)`` gives), and ``test_accuracy_tta`` beside them when the recipe averages
     flipped images at test time; ``source``
     says how the weights were made (``"zoo train on <device>"``); ``versions`` the framework

@@ -88,6 +88,11 @@ class Split:
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         raise NotImplementedError
 
+    def pixels(self, indices: Sequence[int]) -> torch.Tensor:
+        """The images at ``indices`` as kept, before augmentation and normalisation (uint8,
+        N x C x H x W, on the CPU): for showing them."""
+        raise NotImplementedError
+
 
 class DeviceSplit(Split):
     """Images (uint8, N x C x H x W) and labels on ``prep.device``; batches come out as float32."""
@@ -103,3 +108,6 @@ class DeviceSplit(Split):
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         for index in chunks:
             yield self.prep(self.images[index], self.labels[index], augment, generator)
+
+    def pixels(self, indices: Sequence[int]) -> torch.Tensor:
+        return self.images[torch.as_tensor(list(indices), dtype=torch.long, device=self.device)].cpu()

@@ -259,3 +259,6 @@ class StreamSplit(Split):
                 labels.to(self.device, non_blocking=True),
             )
             yield self.prep(images, labels, augment, generator)
+
+    def pixels(self, indices: Sequence[int]) -> torch.Tensor:
+        return torch.stack([torch.from_numpy(self.decoded[i][0]) for i in indices])

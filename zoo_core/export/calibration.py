@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from ..base.progress import batches_in, progress
 from ..contract.recipe import Recipe
 from ..contract.weights_info import WeightsInfo
 from ..data.datasets import get_dataset
@@ -68,7 +69,10 @@ class DatasetImages:
     def compare(self, model: torch.nn.Module, run: Callable[[torch.Tensor], Any]) -> dict[str, Any]:
         name, split = self._held_out()
         correct_torch = correct_exported = agree = 0
-        for x, y in split.batches(ACCURACY_BATCH):
+        batches = progress(
+            split.batches(ACCURACY_BATCH), total=batches_in(len(split), ACCURACY_BATCH), desc="accuracy check"
+        )
+        for x, y in batches:
             with torch.inference_mode():
                 expected = model(x).argmax(1)
             found = torch.as_tensor(run(x)).argmax(1)

@@ -7,6 +7,7 @@ name or a bad option is one line before any data is loaded. Imports no torch.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,6 +117,18 @@ def tests_mirrored(recipe: Recipe) -> bool:
         return False
     registry = part_registry(AugmentationSpec)
     return any(name in registry.names() and registry.get(name).mirrors for name in recipe.augment)
+
+
+def mirrors_help(recipe: Recipe, metrics: Mapping[str, float]) -> bool:
+    """Whether weights trained under ``recipe`` are best used with the mirrored pass averaged
+    in: the recipe tests mirrored images (:func:`tests_mirrored`) and, where the run measured
+    both passes on its validation split (``val_accuracy``, ``val_accuracy_tta`` in ``metrics``),
+    the average did better there. Decided on validation, never on the test split."""
+    if not tests_mirrored(recipe):
+        return False
+    if "val_accuracy_tta" in metrics and "val_accuracy" in metrics:
+        return metrics["val_accuracy_tta"] > metrics["val_accuracy"]
+    return True
 
 
 def default_part(kind: type[PartSpec]) -> PartSpec | None:

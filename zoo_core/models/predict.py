@@ -9,7 +9,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from ..base.errors import ZooError
-from ..host.training_parts import tests_mirrored
+from ..host.training_parts import mirrors_help
 from .factory import create_model
 from .pretrained import WeightsRef
 
@@ -37,14 +37,15 @@ def predict(
     name: str, images: list[Path], *, weights: WeightsRef = True, topk: int = 5, tta: bool | None = None
 ) -> list[dict[str, Any]]:
     """The ``topk`` most likely labels of each image, with probabilities, each image prepared as
-    the weights' ``transforms()`` say. ``tta``: also average each image's mirror image (None: as
-    the weights' recipe tested, when it trained on mirrored images); each result says which."""
+    the weights' ``transforms()`` say. ``tta``: also average each image's mirror image (None: when
+    the weights trained on mirrored images and the average did better on their validation
+    split); each result says which."""
     pictures = [open_image(Path(p)) for p in images]  # all errors before any work
     model = create_model(name, weights=weights).eval()
     info = model.zoo_weights
     labels = info.labels
     if tta is None:
-        tta = info.recipe is not None and tests_mirrored(info.recipe)
+        tta = info.recipe is not None and mirrors_help(info.recipe, info.metrics)
     transform = info.transforms()
     batch = torch.stack([transform(p) for p in pictures])
     with torch.inference_mode():

@@ -50,7 +50,11 @@ def publish(run: Path, *, tag: str, to: Path, license: str | None = None, force:
         )
     try:
         report = json.loads(report_file.read_text())
-        metrics = {k: float(v) for k, v in report.items() if k.startswith("test_") and k != "test_images"}
+        metrics = {
+            k: float(v)
+            for k, v in {**report, **report.get("tta", {})}.items()
+            if k.startswith(("test_", "val_accuracy")) and k not in ("test_images", "test_report")
+        }
     except (OSError, ValueError, AttributeError) as exc:
         raise WeightsError(f"{report_file} is not a run report: {exc}") from None
     info = WeightsInfo.from_metadata(read_header(best), where=str(best))

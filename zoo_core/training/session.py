@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 from ..base.atomic import write_json
 from ..base.errors import ZooError
+from ..base.progress import on_terminal
 from ..base.version import __version__
 from ..contract.recipe import Recipe
 from ..contract.run import Run
@@ -35,7 +36,7 @@ from ..data.datasets import get_dataset
 from ..data.device_data import Split
 from ..data.splits import load_splits
 from ..host.plugins import notify, run_loggers, tell_loggers
-from ..host.training_parts import resolve_parts, tests_mirrored
+from ..host.training_parts import mirrors_help, resolve_parts, tests_mirrored
 from ..models.catalogue import get_model_spec
 from ..models.factory import create_model
 from ..models.named_parts import has_parts
@@ -44,7 +45,7 @@ from ..runtime.devices import autocast, device_name, eval_batch_size, native_bf1
 from ..runtime.distributed import Process, barrier, from_main, gather_objects, shard, sum_across
 from ..store.weights import load_weights, save_weights
 from .checkpoints import FileWriter, save_checkpoint, to_cpu
-from .evaluation import Evaluation, evaluate
+from .evaluation import Evaluation, evaluate, write_split_report
 from .settings import Settings
 
 
@@ -305,10 +306,11 @@ class TrainingSession:
         barrier(self.process)  # rank 0 wrote the report; leave the process group together
         return report
 
-    def evaluate(self, split: Split, *, tta: bool = False) -> Evaluation:
+    def evaluate(self, split: Split, *, tta: bool = False, report: bool = False) -> Evaluation:
         """Loss and accuracy of ``eval_model`` over ``split``; with ``tta`` also the recipe's
         test-time augmentation, when it has one (the final test: per-epoch validation decides
-        on the single pass, so it spends nothing on flips)."""
+        on the single pass, so it spends nothing on flips); with ``report`` the per-class
+        report."""
         return evaluate(
             self.eval_model,
             split,
@@ -317,6 +319,7 @@ class TrainingSession:
             tta=tta and tests_mirrored(self.recipe),
             amp=self.amp,
             process=self.process,
+            classes=self.dataset.classes if report else None,
         )
 
     # -- the loop's bookkeeping ------------------------------------------------------------------
@@ -413,12 +416,25 @@ class TrainingSession:
         )
 
     def _final_report(self, run: Run) -> dict[str, Any]:
-        """Test loss and accuracy of the best weights (the lesson reported the last epoch's)."""
+        """Test loss, accuracy and per-class report of the best weights (the lesson reported the
+        last epoch's), with figures in the run folder; whether the mirrored pass helps is decided
+        on the validation split and written into the best weights' header."""
         process, state = self.process, self.state
         best = from_main(process, load_weights(run.best_path)[0] if process.is_main else None)
         self.eval_model.load_state_dict(best)
-        test = self.evaluate(self.test_split, tta=True) if self.test_split is not None else None
-        val = min(run.history, key=lambda m: m["val_loss"])
+        mirrored = self.evaluate(self.val_split, tta=True) if tests_mirrored(self.recipe) else None
+        test = self.evaluate(self.test_split, tta=True, report=True) if self.test_split is not None else None
+        val = next((m for m in run.history if m["epoch"] == state.best_epoch), run.history[-1])
+        measured = (test.metrics("test") if test else {}) | (
+            {"val_accuracy": mirrored.accuracy, "val_accuracy_tta": mirrored.tta_accuracy}
+            if mirrored is not None and mirrored.tta_accuracy is not None
+            else {}
+        )
+        if process.is_main:
+            info = dataclasses.replace(self.weights_info(), metrics=measured)
+            save_weights(best, run.best_path, info.to_metadata())
+            if test is not None and self.test_split is not None:
+                write_split_report(test, self.test_split, run.directory, title=_title(run), suffix="-test")
         return {
             "model": run.model,
             "recipe": self.recipe.name,
@@ -433,6 +449,17 @@ class TrainingSession:
             "best_val_accuracy": val["val_accuracy"],
             **(test.metrics("test") if test else {}),
             "test_images": test.count if test else 0,
+            **({"test_report": test.report.to_dict()} if test and test.report else {}),
+            **(
+                {
+                    "tta": {
+                        **{k: measured[k] for k in ("val_accuracy", "val_accuracy_tta")},
+                        "helps": mirrors_help(self.recipe, measured),
+                    }
+                }
+                if "val_accuracy_tta" in measured
+                else {}
+            ),
             "train_seconds": state.train_seconds,
             "images_per_second": state.images_seen / max(state.train_seconds, 1e-9),
             "device": device_name(self.device),
@@ -555,7 +582,12 @@ class _Quiet:
 def _progress(enabled: bool, total: int, state: TrainingState, run: Run) -> tqdm | _Quiet:
     """A per-epoch progress bar on stderr when it is a terminal, or one that shows nothing (a
     log file gets the epoch lines, not carriage-return frames)."""
-    if not enabled or not sys.stderr.isatty():
+    if not enabled or not on_terminal():
         return _Quiet()
     desc = f"epoch {state.epoch}/{run.recipe.epochs}"
     return tqdm(total=total, desc=desc, unit="step", leave=False, file=sys.stderr)
+
+
+def _title(run: Run) -> str:
+    """What a run's figures are of: the model, the data and the run folder."""
+    return f"{run.model} on {run.recipe.dataset}, test split ({run.directory.name})"

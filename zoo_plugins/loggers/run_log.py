@@ -73,20 +73,34 @@ def _import_pyplot() -> Any:
 
 
 def plot_curves(run: Run) -> None:
-    """Loss and accuracy per epoch, training and validation, with the best epoch marked."""
+    """Loss (on a log scale, so a fine-tune's first epoch does not flatten the rest), accuracy
+    and learning rate per epoch, training and validation, with the best epoch marked (by the
+    recipe's ``best_by``)."""
     plt = _import_pyplot()
+    from matplotlib.ticker import FormatStrFormatter, MaxNLocator  # with pyplot, already imported
 
-    epochs = [m["epoch"] for m in run.history]
-    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4))
+    history = run.history
+    epochs = [m["epoch"] for m in history]
+    fig, (loss_ax, acc_ax, lr_ax) = plt.subplots(1, 3, figsize=(14, 4))
     for ax, keys in ((loss_ax, ("train_loss", "val_loss")), (acc_ax, ("train_accuracy", "val_accuracy"))):
         for key, label in zip(keys, ("train", "validation"), strict=True):
-            ax.plot(epochs, [m[key] for m in run.history], marker="o", markersize=3, label=label)
-    best = min(run.history, key=lambda m: m["val_loss"])["epoch"]
-    for ax, name in ((loss_ax, "loss"), (acc_ax, "accuracy")):
+            ax.plot(epochs, [m[key] for m in history], marker="o", markersize=3, label=label)
+    lr_ax.plot(epochs, [m.get("lr", float("nan")) for m in history], marker="o", markersize=3, color="C2")
+    if all(m["train_loss"] > 0 and m["val_loss"] > 0 for m in history):
+        loss_ax.set_yscale("log")
+        for axis in (loss_ax.yaxis.set_major_formatter, loss_ax.yaxis.set_minor_formatter):
+            axis(FormatStrFormatter("%.3g"))  # 0.3, not 3 x 10^-1
+    if run.recipe.best_by == "val_accuracy":
+        best = max(history, key=lambda m: m["val_accuracy"])["epoch"]
+    else:
+        best = min(history, key=lambda m: m["val_loss"])["epoch"]
+    for ax, name in ((loss_ax, "loss"), (acc_ax, "accuracy"), (lr_ax, "learning rate")):
         ax.axvline(best, color="grey", linestyle=":", label=f"best epoch {best}")
-        ax.set(xlabel="epoch", ylabel=name, title=f"{run.model}: {name}")
+        ax.set(xlabel="epoch", ylabel=name, title=name)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend()
+    fig.suptitle(f"{run.model} on {run.recipe.dataset} ({run.directory.name})")
     fig.tight_layout()
     with atomic_path(run.file(CURVES_FILE)) as tmp:
         fig.savefig(tmp, format="png", dpi=100)

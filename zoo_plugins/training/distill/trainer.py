@@ -15,7 +15,16 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from zoo_core import ZooError, create_model, get_weights, hash_disagrees, hashed_file, user_cache_dir
+from zoo_core import (
+    ZooError,
+    batches_in,
+    create_model,
+    get_weights,
+    hash_disagrees,
+    hashed_file,
+    progress,
+    user_cache_dir,
+)
 
 if TYPE_CHECKING:
     from zoo_core import TrainingSession
@@ -116,8 +125,14 @@ class Teacher:
             if logits is not None:
                 return logits.to(session.device), "read from the cache"
             warnings.warn(f"the teacher's logits in {path} fail their check ({reason})", stacklevel=1)
+        size = session.eval_batch_size
+        batches = progress(
+            split.batches(size),
+            total=batches_in(len(split), size),
+            desc=f"teacher {self.model_name}",
+        )
         with session.autocast():
-            logits = torch.cat([self(x) for x, _ in split.batches(session.eval_batch_size)])
+            logits = torch.cat([self(x) for x, _ in batches])
         if not torch.isfinite(logits).all():
             raise ZooError(f"teacher {self.model_name} gives NaN or infinite logits; choose other weights")
         try:

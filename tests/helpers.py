@@ -118,3 +118,46 @@ def regrouped_fashion_folder(root: Path, *, train: int, val: int, test: int) -> 
                 pixels = np.rot90(images[index, 0].numpy())
                 Image.fromarray(np.ascontiguousarray(pixels), "L").save(folder / f"{i}.png")
     return root
+
+
+def photo_folder(
+    root: Path, *, classes: tuple[str, ...] = ("disc", "square"), count: tuple[int, int, int]
+) -> Path:
+    """A folder like a user's photos: a coloured disc or square (or more shapes, one class each)
+    on a noisy background, at mixed sizes and aspect ratios, JPEG and PNG, RGB and grey, some
+    written sideways with an EXIF orientation tag as cameras do; ``count`` images a class in
+    ``root/{train,val,test}/CLASS/``."""
+    from PIL import ImageDraw
+
+    rng = np.random.default_rng(0)
+    shapes = ("ellipse", "rectangle", "triangle")
+    for split, n in zip(("train", "val", "test"), count, strict=True):
+        for label, name in enumerate(classes):
+            folder = root / split / name
+            folder.mkdir(parents=True)
+            for i in range(n):
+                width, height = int(rng.integers(160, 320)), int(rng.integers(120, 300))
+                noise = rng.integers(0, 120, (height, width, 3), dtype=np.uint8)
+                image = Image.fromarray(noise, "RGB")
+                side = int(min(width, height) * rng.uniform(0.4, 0.7))
+                left, top = (width - side) // 2, (height - side) // 2
+                box = (left, top, left + side, top + side)
+                colour = tuple(int(v) for v in rng.integers(140, 256, 3))
+                draw = ImageDraw.Draw(image)
+                if shapes[label % 3] == "triangle":
+                    draw.polygon(
+                        [(left, top + side), (left + side, top + side), (left + side // 2, top)], fill=colour
+                    )
+                else:
+                    getattr(draw, shapes[label % 3])(box, fill=colour)
+                if i % 4 == 3:
+                    image = image.convert("L")
+                if i % 3 == 2:  # stored sideways, upright by its EXIF tag
+                    exif = Image.Exif()
+                    exif[0x0112] = 8
+                    image.transpose(Image.Transpose.ROTATE_270).save(folder / f"{i}.jpg", exif=exif.tobytes())
+                elif i % 2:
+                    image.save(folder / f"{i}.jpg", quality=90)
+                else:
+                    image.save(folder / f"{i}.png")
+    return root

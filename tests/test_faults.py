@@ -113,7 +113,7 @@ API_FAULTS: list[tuple[str, Callable[[Path, Path], object], str]] = [
     (
         "a manifest entry with an unknown field",
         lambda d, out: zoo.read_manifest(manifest(d, '{"weights": [{"model": "x", "date": "today"}]}')),
-        "manifest.json, entry x: unknown weights field 'date'; fields: created, dataset",
+        "manifest.json, entry x: unknown weights field 'date'; fields: created, crop_pct, dataset",
     ),
     (
         "a manifest entry whose file leaves the manifest's folder",

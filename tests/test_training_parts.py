@@ -25,7 +25,7 @@ BUILT_IN = {
     "optimizers": ["adam", "adamw", "sgd"],
     "schedules": ["constant", "onecycle", "cosine"],
     "losses": ["cross_entropy"],
-    "augmentations": ["flip", "shift", "erase"],
+    "augmentations": ["flip", "shift", "erase", "random_resized_crop", "color_jitter", "trivial_augment"],
     "averagers": ["ema"],
     "trainers": ["default", "distill"],
 }
@@ -390,3 +390,21 @@ def test_the_mirrored_pass_is_used_when_trained_for_and_better_on_validation(aug
 
     recipe = zoo.get_recipe("lenet5", tta=True, augment=augment)
     assert mirrors_help(recipe, metrics) is helps
+
+
+@pytest.mark.parametrize("name", ["random_resized_crop", "color_jitter", "trivial_augment"])
+def test_a_photo_augmentation_draws_per_image_from_the_runs_generator_only(name) -> None:
+    from zoo_core.host.entries import AugmentationSpec
+
+    spec = plugins.part_registry(AugmentationSpec).get(name)
+    augment = spec.load()(recipe=None, options={o.name: o.default for o in spec.options}, dataset=None)
+    photo = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(1)) * 255
+    batch, labels = photo.round().repeat(8, 1, 1, 1), torch.arange(8)
+    global_state = torch.random.get_rng_state()
+    first, kept = augment(batch, labels, torch.Generator().manual_seed(7))
+    assert torch.equal(torch.random.get_rng_state(), global_state)  # dropout's stream is untouched
+    again, _ = augment(batch, labels, torch.Generator().manual_seed(7))
+    assert torch.equal(first, again) and torch.equal(kept, labels)
+    assert first.shape == batch.shape and first.dtype == torch.float32
+    assert first.min() >= 0 and first.max() <= 255
+    assert len({image.sum().item() for image in first}) > 1  # each image drew its own change

@@ -7,6 +7,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -46,6 +47,65 @@ def test_header_and_manifest_round_trips_keep_every_field() -> None:
     assert WeightsInfo.from_dict(json.loads(json.dumps(original.to_dict()))) == original
 
 
+def test_a_crop_pct_round_trips_and_the_default_is_left_out_of_manifests() -> None:
+    cropped = info(crop_pct=0.875)
+    assert WeightsInfo.from_metadata(cropped.to_metadata()) == cropped
+    assert WeightsInfo.from_dict(cropped.to_dict()) == cropped
+    assert "crop_pct" not in info().to_dict()  # what zoo 0.3 wrote, and reads
+
+
+def three_bands(width: int, height: int):
+    """Black, white, black vertical thirds: squashing keeps the black sides, cropping the
+    centre square of a 3:1 picture keeps only the white."""
+    from PIL import Image
+
+    pixels = np.zeros((height, width), dtype=np.uint8)
+    pixels[:, width // 3 : 2 * width // 3] = 255
+    return Image.fromarray(pixels)
+
+
+def test_a_wide_picture_is_cropped_not_squashed_the_same_way_by_decode_and_transforms() -> None:
+    from zoo_core.data.samples import decode
+
+    wide = three_bands(84, 28)
+    decoded = decode(wide, channels=1, size=(28, 28), interpolation="bilinear")
+    assert decoded.shape == (1, 28, 28) and decoded.min() == 255
+    transformed = info(mean=(0.0,), std=(1.0,)).transforms()(wide)
+    assert torch.allclose(transformed * 255, torch.from_numpy(decoded).float(), atol=0.5)
+
+
+def test_crop_pct_keeps_the_centre_of_the_resized_picture() -> None:
+    from PIL import Image
+
+    from zoo_core.data.samples import decode
+
+    framed = np.zeros((40, 40), dtype=np.uint8)
+    framed[10:30, 10:30] = 255  # a white centre square, half the side
+    decoded = decode(
+        Image.fromarray(framed), channels=1, size=(20, 20), interpolation="bilinear", crop_pct=0.5
+    )
+    assert decoded.min() == 255  # only the centre is left
+    whole = decode(Image.fromarray(framed), channels=1, size=(20, 20), interpolation="bilinear")
+    assert whole.min() == 0
+
+
+def test_a_photo_is_turned_upright_as_its_exif_orientation_says(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from zoo_core.data.samples import decode
+
+    sideways = tmp_path / "photo.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the camera was turned: show the picture rotated 90 degrees clockwise
+    three_bands(84, 28).convert("RGB").save(sideways, exif=exif.tobytes(), quality=95)
+    with Image.open(sideways) as photo:
+        upright = decode(photo, channels=1, size=(84, 28), interpolation="bilinear")
+        assert photo.size == (84, 28)  # the caller's picture is left as it was
+    # upright it is 28 wide and 84 tall, the bands running across: black, white, black
+    rows = upright[0].mean(axis=1)
+    assert rows[:20].max() < 20 and rows[32:52].min() > 235 and rows[64:].max() < 20
+
+
 def test_a_file_header_carries_no_file_or_sha256() -> None:
     header = info(file=Path("x.safetensors"), sha256="a" * 64).to_metadata()
     assert "file" not in header and "sha256" not in header
@@ -78,6 +138,8 @@ def test_keys_of_other_tools_are_left_alone() -> None:
             "weights field 'interpolation' must be one of nearest, bilinear, bicubic",
         ),
         ("metrics", '{"acc": "high"}', "weights field 'metrics' must map names to numbers"),
+        ("crop_pct", "0", "weights field 'crop_pct' must be a number from 0.1 to 1"),
+        ("crop_pct", "1.5", "weights field 'crop_pct' must be a number from 0.1 to 1"),
         ("format", "zoo-weights-9", "format 'zoo-weights-9' is not 'zoo-weights-1', the one this zoo reads"),
     ],
 )

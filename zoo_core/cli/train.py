@@ -18,6 +18,7 @@ from ..host.entries import PART_KINDS, AugmentationSpec, LoggerSpec, PartSpec
 from ..host.plugins import part_registry
 from ..host.training_parts import default_part
 from ..models.catalogue import base_recipe, fine_tune_recipe, get_recipe
+from ..models.pretrained import get_weights
 from . import completion as complete
 from .app import (
     DEBUG_KEY,
@@ -330,7 +331,7 @@ def train(
             raise ZooError("give --data (an image folder) or --dataset (a registered dataset), not both")
         base = base_recipe(name, recipe_ref)  # read once: the shorthands and the overrides start from it
         if start_weights is not None and recipe_ref is None:  # a transfer: the fine-tune recipe
-            base, why = fine_tune_recipe(name)
+            base, why = fine_tune_recipe(name, get_weights(name, start_weights).input_size)
             if launch.speaks_for_the_run:
                 click.echo(
                     f"fine-tuning from {start_weights}: {why} (--recipe NAME for another)", err=as_json

@@ -40,6 +40,11 @@ BEST_FILE = "best.safetensors"
 LAST_FILE = "last.safetensors"
 REPORT_FILE = "report.json"
 OWN_FILES = (RUN_FILE, CHECKPOINT_FILE, RECIPE_FILE, BEST_FILE, LAST_FILE, REPORT_FILE)
+# An evaluation's report (``zoo eval``, and a run's test split with suffix "-test"); the worst
+# mistakes show the data's own images, so publishing leaves them in the run folder.
+CONFUSION_FILE = "confusion{suffix}.png"
+ERRORS_FILE = "errors{suffix}.png"
+EVAL_FILE = "eval{suffix}.json"
 # zoo 0.1's Run named two files of the built-in logger; kept for loggers written against it
 LEGACY_PATHS = {"metrics_path": "metrics.jsonl", "curves_path": "curves.png"}
 

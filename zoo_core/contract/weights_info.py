@@ -32,6 +32,7 @@ TEXT_FIELDS = ("model", "tag", "interpolation", "dataset", "license", "source", 
 # file's own header.
 FILE_FIELDS = ("file", "sha256", "size", "url", "hub")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
+EXIF_ORIENTATION = 0x0112
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,6 +63,7 @@ class WeightsInfo:
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
     interpolation: str = "bilinear"
+    crop_pct: float = 1.0
     labels: tuple[str, ...] = ()
     dataset: str | None = None
     recipe: Recipe | None = None
@@ -96,6 +98,8 @@ class WeightsInfo:
         data["recipe"] = self.recipe.to_dict() if self.recipe else None
         for key in ("input_size", "mean", "std", "labels"):
             data[key] = None if data[key] is None else list(data[key])
+        if data["crop_pct"] == 1:
+            del data["crop_pct"]  # the default, as zoo 0.3 wrote every entry (and can read this one)
         return data
 
     @classmethod
@@ -165,21 +169,28 @@ class WeightsInfo:
     # -- preprocessing -----------------------------------------------------------------------
     def transforms(self) -> Callable[[Any], Any]:
         """The transform a user applies to a PIL image (any size or mode) before the model, as
-        these weights were trained: to the weights' image mode, resize, scale to [0, 1],
-        normalise. Like torchvision's ``Weights.transforms()``."""
+        these weights were trained: upright as its EXIF orientation says, to the weights' image
+        mode, the short side resized to ``input_size / crop_pct`` and the centre cropped to
+        ``input_size`` (:func:`fit_image`), scaled to [0, 1], normalised. Like torchvision's
+        ``Weights.transforms()``."""
         if self.mean is None or self.std is None:
             raise WeightsError(f"{self.name} does not record its normalisation (mean and std)")
         mode = IMAGE_MODES.get(self.in_channels)
         if mode is None:
             raise WeightsError(f"{self.name} takes {self.in_channels} channels; no image mode has that many")
         import torch  # heavy: only when a transform is asked for
-        from torchvision.transforms import InterpolationMode, v2  # heavy, as torch
+        from torchvision.transforms import v2  # heavy, as torch
 
         return v2.Compose(
             [
                 v2.Lambda(functools.partial(convert_image, mode=mode)),
-                v2.Resize(
-                    self.input_size, interpolation=InterpolationMode(self.interpolation), antialias=True
+                v2.Lambda(
+                    functools.partial(
+                        fit_image,
+                        size=self.input_size,
+                        crop_pct=self.crop_pct,
+                        interpolation=self.interpolation,
+                    )
                 ),
                 v2.ToImage(),
                 v2.ToDtype(torch.float32, scale=True),
@@ -199,16 +210,39 @@ def _confined(value: Any, *, url: bool) -> bool:
 
 
 def convert_image(image: Any, *, mode: str) -> Any:
-    """``image`` in ``mode``; 16- and 32-bit grayscale are scaled to 8 bits first (PIL's own
-    conversion clips them at 255, which turns most of a 16-bit picture white)."""
+    """``image`` upright (as a camera's EXIF orientation tag says) and in ``mode``; 16- and
+    32-bit grayscale are scaled to 8 bits first (PIL's own conversion clips them at 255, which
+    turns most of a 16-bit picture white)."""
     import numpy as np  # comes with torch, which a transform has loaded
-    from PIL import Image  # an image is being read, so PIL is loaded already
+    from PIL import Image, ImageOps  # an image is being read, so PIL is loaded already
 
+    if image.getexif().get(EXIF_ORIENTATION, 1) != 1:
+        image = ImageOps.exif_transpose(image)  # a copy: the caller's image stays as it is
     if image.mode.startswith("I") or image.mode == "F":
         scale = 255 / 65535 if image.mode.startswith("I") else 255  # 16-bit counts, or 0..1 floats
         deep = np.asarray(image, dtype=np.float64)
         image = Image.fromarray(np.rint(deep * scale).clip(0, 255).astype(np.uint8), "L")
     return image if image.mode == mode else image.convert(mode)
+
+
+def fit_image(
+    image: Any, *, size: tuple[int, int], crop_pct: float = 1.0, interpolation: str = "bilinear"
+) -> Any:
+    """``image`` (PIL) at ``size`` (height, width) without distorting it: scaled (antialiased,
+    with ``interpolation``) until it covers ``size / crop_pct``, then the centre ``size`` cut
+    out, as timm and torchvision evaluate (``crop_pct`` 0.875: the short side to 256, the
+    centre 224). An image of ``size``'s shape and ``crop_pct`` 1 is only resized."""
+    from PIL import Image  # an image is being read, so PIL is loaded already
+
+    height, width = size
+    if image.size == (width, height) and crop_pct == 1:
+        return image
+    scale = max(width / image.width, height / image.height) / crop_pct
+    resized = (max(width, round(image.width * scale)), max(height, round(image.height * scale)))
+    if image.size != resized:
+        image = image.resize(resized, resample=getattr(Image.Resampling, interpolation.upper()))
+    left, top = (resized[0] - width) // 2, (resized[1] - height) // 2
+    return image if resized == (width, height) else image.crop((left, top, left + width, top + height))
 
 
 def _recipe(value: Any) -> Recipe:
@@ -255,6 +289,11 @@ def _check(info: WeightsInfo) -> None:
             fail(key, "must be positive")
     if info.interpolation not in INTERPOLATIONS:
         fail("interpolation", f"must be one of {', '.join(INTERPOLATIONS)}")
+    if not is_number(info.crop_pct) or not 0.1 <= info.crop_pct <= 1:
+        fail(
+            "crop_pct",
+            "must be a number from 0.1 to 1 (the share of the resized image kept by the centre crop)",
+        )
     if not all(isinstance(v, str) for v in info.labels) or len(info.labels) not in (0, info.num_classes):
         fail("labels", f"must be {info.num_classes} class names (or none)")
     if info.recipe is not None and not isinstance(info.recipe, Recipe):

@@ -20,32 +20,26 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 from ..base.atomic import hash_disagrees, hashed_file
 from ..base.errors import ZooError
 from ..contract.interfaces import Samples
-from ..contract.weights_info import IMAGE_MODES, convert_image
+from ..contract.weights_info import IMAGE_MODES, convert_image, fit_image
 from ..store.paths import decoded_cache
 from .device_data import Augment, BatchPrep, Split
 
-RESAMPLE = {
-    "nearest": Image.Resampling.NEAREST,
-    "bilinear": Image.Resampling.BILINEAR,
-    "bicubic": Image.Resampling.BICUBIC,
-}
 MEMORY_FRACTION = 0.5  # of the memory available now, that a resident split set may take
 DECODE_BATCH = 256
 
 
-def decode(image: Any, *, channels: int, size: tuple[int, int], interpolation: str) -> np.ndarray:
-    """``image`` (PIL, any mode and size) as uint8 (channels, height, width): converted as
-    ``WeightsInfo.transforms()`` converts it, resized with PIL's antialiased ``interpolation``."""
+def decode(
+    image: Any, *, channels: int, size: tuple[int, int], interpolation: str, crop_pct: float = 1.0
+) -> np.ndarray:
+    """``image`` (PIL, any mode and size) as uint8 (channels, height, width): upright, converted,
+    resized and centre-cropped as ``WeightsInfo.transforms()`` does it."""
     image = convert_image(image, mode=IMAGE_MODES[channels])
-    height, width = size
-    if image.size != (width, height):
-        image = image.resize((width, height), resample=RESAMPLE[interpolation])
+    image = fit_image(image, size=size, crop_pct=crop_pct, interpolation=interpolation)
     array = np.asarray(image, dtype=np.uint8)
     return array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
 
@@ -71,8 +65,17 @@ class Decoded(Dataset):
     """``samples`` decoded for the model; an image that fails comes back as its error, so that
     a worker's failure reaches the user as one line, not a worker traceback."""
 
-    def __init__(self, samples: Samples, *, channels: int, size: tuple[int, int], interpolation: str) -> None:
-        self.samples, self.channels, self.size, self.interpolation = samples, channels, size, interpolation
+    def __init__(
+        self,
+        samples: Samples,
+        *,
+        channels: int,
+        size: tuple[int, int],
+        interpolation: str,
+        crop_pct: float = 1.0,
+    ) -> None:
+        self.samples, self.channels, self.size = samples, channels, size
+        self.interpolation, self.crop_pct = interpolation, crop_pct
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -80,7 +83,13 @@ class Decoded(Dataset):
     def __getitem__(self, index: int) -> tuple[np.ndarray | None, int, str | None]:
         try:
             image, label = self.samples[index]
-            pixels = decode(image, channels=self.channels, size=self.size, interpolation=self.interpolation)
+            pixels = decode(
+                image,
+                channels=self.channels,
+                size=self.size,
+                interpolation=self.interpolation,
+                crop_pct=self.crop_pct,
+            )
         except Exception as exc:  # one bad file among thousands: name it and stop cleanly
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             return None, -1, message
@@ -121,10 +130,11 @@ def decode_all(
     channels: int,
     size: tuple[int, int],
     interpolation: str,
+    crop_pct: float,
     workers: int,
 ) -> None:
     """Decode every sample into ``out`` (N, C, H, W), in order."""
-    decoded = Decoded(samples, channels=channels, size=size, interpolation=interpolation)
+    decoded = Decoded(samples, channels=channels, size=size, interpolation=interpolation, crop_pct=crop_pct)
     order = list(range(len(samples)))
     batches = [order[i : i + DECODE_BATCH] for i in range(0, len(order), DECODE_BATCH)]
     start = 0
@@ -140,18 +150,27 @@ def resident(
     size: tuple[int, int],
     interpolation: str,
     workers: int,
+    crop_pct: float = 1.0,
     cache: bool = True,
 ) -> torch.Tensor:
     """Every image of ``samples`` as one uint8 tensor (N, C, H, W): mapped from the decoded
-    cache when it holds them (keyed by the samples' ``key``, the size, channels and
-    interpolation), else decoded now and, when ``cache``, written there first."""
+    cache when it holds them (keyed by the samples' ``key``, the size, channels, interpolation
+    and crop), else decoded now and, when ``cache``, written there first."""
     shape = (len(samples), channels, *size)
-    decoding = {"channels": channels, "size": size, "interpolation": interpolation, "workers": workers}
+    decoding = {
+        "channels": channels,
+        "size": size,
+        "interpolation": interpolation,
+        "crop_pct": crop_pct,
+        "workers": workers,
+    }
     if not cache or samples.key is None:
         array = np.empty(shape, dtype=np.uint8)
         decode_all(samples, array, **decoding)
         return torch.from_numpy(array)
-    name = hashlib.sha256(f"{samples.key}|{channels}|{size}|{interpolation}".encode()).hexdigest()[:40]
+    # "fit": images keep their aspect ratio (zoo 0.3 squashed them; its entries are not these)
+    facts = f"{samples.key}|{channels}|{size}|{interpolation}|fit {crop_pct}"
+    name = hashlib.sha256(facts.encode()).hexdigest()[:40]
     path = decoded_cache() / f"{name}.npy"
     array = _from_cache(path, shape)
     if array is None:
@@ -242,9 +261,12 @@ class StreamSplit(Split):
         channels: int,
         size: tuple[int, int],
         interpolation: str,
+        crop_pct: float,
         workers: int,
     ) -> None:
-        self.decoded = Decoded(samples, channels=channels, size=size, interpolation=interpolation)
+        self.decoded = Decoded(
+            samples, channels=channels, size=size, interpolation=interpolation, crop_pct=crop_pct
+        )
         self.labels = labels_of(samples)
         self.prep, self.device, self.workers = prep, prep.device, workers
 

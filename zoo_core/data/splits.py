@@ -54,6 +54,7 @@ class DataOptions:
     cache: bool | None = None  # None: resident when it fits the memory budget, else streaming
     workers: int | None = None  # DataLoader workers of the streaming path (default: up to 4)
     interpolation: str = "bilinear"
+    crop_pct: float = 1.0  # the centre crop's share of the resized image (WeightsInfo.crop_pct)
 
 
 def load_splits(
@@ -97,7 +98,12 @@ def load_splits(
         budget = memory_budget()
         keep = options.cache if options.cache is not None else size <= budget
         workers = options.workers if options.workers is not None else min(4, os.cpu_count() or 1)
-        decode = {"channels": channels, "size": recipe.input_size, "interpolation": options.interpolation}
+        decode = {
+            "channels": channels,
+            "size": recipe.input_size,
+            "interpolation": options.interpolation,
+            "crop_pct": options.crop_pct,
+        }
         process = process or Process()
         share = resident_bytes(len(data.train) // process.world_size, channels, recipe.input_size)
         if options.cache is None and not keep and process.distributed and share <= budget:

@@ -49,7 +49,10 @@ class DatasetImages:
                 device=torch.device("cpu"),
                 channels=self.info.in_channels,
                 options=DataOptions(
-                    data_dir=self.data_dir, download=False, interpolation=self.info.interpolation
+                    data_dir=self.data_dir,
+                    download=False,
+                    interpolation=self.info.interpolation,
+                    crop_pct=self.info.crop_pct,
                 ),
             )
             require_same_classes(self.info, splits.dataset, self.weights or "a fresh model", self.data_dir)

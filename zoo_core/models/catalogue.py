@@ -60,20 +60,24 @@ FINE_TUNE_EPOCHS = 10
 FINE_TUNE_BATCH = 64
 
 
-def fine_tune_recipe(model: str) -> tuple[Recipe, str]:
+def fine_tune_recipe(model: str, input_size: tuple[int, int] | None = None) -> tuple[Recipe, str]:
     """The recipe a run starting from trained weights uses unless told otherwise, and why: the
     model's own ``finetune`` recipe, else its default recipe made for a transfer (short, small
     batches for small data sets, no augmentation, which may not fit the new images: a flip of
-    a rotated photo is another picture; best weights by validation accuracy). Measured on a
-    regrouped, rotated Fashion-MNIST folder: 0.9575 test against 0.88 for the default recipe
-    from the same weights (docs/benchmarks.md)."""
+    a rotated photo is another picture; best weights by validation accuracy), at the weights'
+    ``input_size`` when given (the size their features learnt). Measured on a regrouped, rotated
+    Fashion-MNIST folder: 0.9575 test against 0.88 for the default recipe from the same
+    weights (docs/benchmarks.md)."""
     spec = get_model_spec(model)
     declared = next((r for r in spec.recipes if r.name == FINE_TUNE), None)
+    size = tuple(input_size) if input_size else None
     if declared is not None:
-        return declared, f"{model}'s own {FINE_TUNE!r} recipe"
+        recipe = declared.replace(input_size=size) if size else declared
+        return recipe, f"{model}'s own {FINE_TUNE!r} recipe" + (f" at {size[0]}x{size[1]}" if size else "")
     base = spec.recipe
     recipe = base.replace(
         name=FINE_TUNE,
+        input_size=size or base.input_size,
         epochs=min(base.epochs, FINE_TUNE_EPOCHS),
         patience=None,
         batch_size=min(base.batch_size, FINE_TUNE_BATCH),
@@ -83,6 +87,7 @@ def fine_tune_recipe(model: str) -> tuple[Recipe, str]:
     )
     why = (
         f"{model}'s {base.name!r} recipe made for fine-tuning: {recipe.epochs} epochs, batch "
-        f"{recipe.batch_size}, no augmentation, best weights by validation accuracy"
+        f"{recipe.batch_size}, {recipe.input_size[0]}x{recipe.input_size[1]} pixels, no augmentation, "
+        "best weights by validation accuracy"
     )
     return recipe, why

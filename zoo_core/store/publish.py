@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fnmatch
 import json
 import shutil
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from ..base.atomic import write_bytes
 from ..base.errors import HubError, WeightsError
-from ..contract.run import BEST_FILE, REPORT_FILE
+from ..contract.run import BEST_FILE, ERRORS_FILE, REPORT_FILE
 from ..contract.weights_info import WeightsInfo
 from ..host.plugins import model_registry
 from .bundle import STAGING_GLOB, WEIGHTS_FILE, write_bundle
@@ -91,8 +92,16 @@ def _hub_lock(hub: Path) -> Iterator[None]:
 
 
 def _figures(run: Path) -> tuple[Path, ...]:
-    """The pictures a run's loggers drew (its ``*.png`` files), shown on the bundle's page."""
-    return tuple(sorted(p for p in run.glob(f"*{FIGURE_SUFFIX}") if p.is_file() and not p.is_symlink()))
+    """The pictures a run's loggers drew (its ``*.png`` files), shown on the bundle's page; not
+    the worst mistakes, which show the data's own images (they stay in the run folder)."""
+    private = ERRORS_FILE.format(suffix="*")
+    return tuple(
+        sorted(
+            p
+            for p in run.glob(f"*{FIGURE_SUFFIX}")
+            if p.is_file() and not p.is_symlink() and not fnmatch.fnmatch(p.name, private)
+        )
+    )
 
 
 def _publish_locked(

@@ -120,6 +120,7 @@ def evaluate_model(
     batch_size: int | None = None,
     channels: int | None = None,
     interpolation: str = "bilinear",
+    crop_pct: float = 1.0,
     report_to: Path | None = None,
     title: str = "",
     accept: Callable[[DatasetSpec], None] | None = None,
@@ -138,7 +139,9 @@ def evaluate_model(
         recipe,
         device=device,
         channels=channels or dataset.in_channels or 3,
-        options=DataOptions(data_dir=data_dir, download=download, interpolation=interpolation),
+        options=DataOptions(
+            data_dir=data_dir, download=download, interpolation=interpolation, crop_pct=crop_pct
+        ),
         channels_last=True,
     )
     held = splits.test if split == "test" else splits.val
@@ -221,6 +224,7 @@ def evaluate_weights(
         batch_size=batch_size,
         channels=info.in_channels,
         interpolation=info.interpolation,
+        crop_pct=info.crop_pct,
         report_to=report_to,
         title=f"{name} ({_short(weights)}) on {data_dir.name if data_dir else recipe.dataset}, {split} split",
         accept=lambda found: require_same_classes(info, found, weights, data_dir),

@@ -16,13 +16,11 @@ from typing import Any
 import torch
 
 from ..base.atomic import atomic_path, write_json
+from ..contract.run import CONFUSION_FILE, ERRORS_FILE, EVAL_FILE
 from ..runtime.distributed import Process, gather_objects
 
 WORST = 16  # misclassified images in the grid of worst mistakes
 TOP_K = 5  # top-k accuracy for k = 1 .. TOP_K (those below the class count)
-CONFUSION_FILE = "confusion{suffix}.png"
-ERRORS_FILE = "errors{suffix}.png"
-REPORT_FILE = "eval{suffix}.json"
 
 
 @dataclass(frozen=True)
@@ -153,7 +151,7 @@ def write_report(
 
 def report_paths(folder: Path, suffix: str = "") -> tuple[Path, Path, Path]:
     """Where :func:`write_report` puts the confusion matrix, the worst mistakes and the numbers."""
-    return tuple(folder / name.format(suffix=suffix) for name in (CONFUSION_FILE, ERRORS_FILE, REPORT_FILE))  # type: ignore[return-value]
+    return tuple(folder / name.format(suffix=suffix) for name in (CONFUSION_FILE, ERRORS_FILE, EVAL_FILE))  # type: ignore[return-value]
 
 
 def _pyplot() -> Any:

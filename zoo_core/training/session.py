@@ -102,7 +102,7 @@ class TrainingSession:
             recipe,
             device=self.device,
             channels=start.in_channels,
-            options=settings.data_options(start.interpolation),
+            options=settings.data_options(start.interpolation, start.crop_pct),
             channels_last=settings.channels_last,
             process=process,
         )
@@ -557,6 +557,7 @@ def _parent_fields(parent: WeightsInfo) -> dict[str, Any]:
     where = parent.tag or (parent.file.name if parent.file else "?")
     return {
         "interpolation": parent.interpolation,
+        "crop_pct": parent.crop_pct,
         "parent": {"model": parent.model, "weights": where, "sha256": parent.sha256 or ""},
     }
 

@@ -36,7 +36,7 @@ class Settings:
         if self.workers is not None and self.workers < 0:
             raise ZooError(f"--workers must be 0 (decode in the main process) or more, got {self.workers}")
 
-    def data_options(self, interpolation: str) -> DataOptions:
+    def data_options(self, interpolation: str, crop_pct: float = 1.0) -> DataOptions:
         return DataOptions(
             data_dir=Path(self.data_dir) if self.data_dir else None,
             download=self.download,
@@ -44,4 +44,5 @@ class Settings:
             cache=self.data_cache,
             workers=self.workers,
             interpolation=interpolation,
+            crop_pct=crop_pct,
         )

@@ -80,6 +80,32 @@ def zoo_register_augmentations(register):
         description="Random erasing: one rectangle of each image set to the dataset mean.",
         options=(Option("erase_p", float, 0.5, "Probability that an image gets a rectangle.", min=0, max=1),),
     )
+    register(
+        "random_resized_crop",
+        f"{AUGMENT}:random_resized_crop",
+        description="A random part of each image (scale and aspect ratio drawn, as torchvision's "
+        "RandomResizedCrop), resized back to the input size: the standard photo augmentation.",
+        options=(
+            Option(
+                "crop_scale_min", float, 0.08, "Smallest share of the image a crop keeps.", min=0.01, max=1
+            ),
+        ),
+    )
+    register(
+        "color_jitter",
+        f"{AUGMENT}:color_jitter",
+        description="Random brightness, contrast and saturation of each image (torchvision's ColorJitter).",
+        options=(
+            Option(
+                "color_jitter", float, 0.4, "How far each of the three may move (0.4: 60% to 140%).", min=0
+            ),
+        ),
+    )
+    register(
+        "trivial_augment",
+        f"{AUGMENT}:trivial_augment",
+        description="One random operation of random strength per image (torchvision's TrivialAugmentWide).",
+    )
 
 
 @hookimpl

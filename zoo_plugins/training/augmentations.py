@@ -1,5 +1,7 @@
-"""The built-in batch augmentations, whole batches at a time on the device (a few kernel launches
-per step instead of per-image Python), on float pixels in [0, 255] before normalisation."""
+"""The built-in batch augmentations, on float pixels in [0, 255] before normalisation, on the
+device. flip, shift and erase work on whole batches at once (a few kernel launches per step
+instead of per-image Python); the photo augmentations (random resized crop, colour jitter,
+TrivialAugment) are torchvision.transforms.v2's, drawn per image from the run's generator."""
 
 from __future__ import annotations
 
@@ -34,6 +36,53 @@ def erase(*, recipe: Recipe, options: dict[str, Any], dataset: DatasetSpec) -> A
     def augment(x: torch.Tensor, y: torch.Tensor, generator: Generator) -> Batch:
         fill = torch.tensor(mean, device=x.device).view(1, -1, 1, 1)
         return random_erase(x, generator, fill=fill, p=options["erase_p"]), y
+
+    return augment
+
+
+def random_resized_crop(*, recipe: Recipe, options: dict[str, Any], dataset: DatasetSpec) -> Any:
+    from torchvision.transforms import v2  # heavy: only for runs that use it
+
+    def make(x: torch.Tensor) -> Any:
+        return v2.RandomResizedCrop(
+            tuple(x.shape[-2:]), scale=(options["crop_scale_min"], 1.0), antialias=True
+        )
+
+    return _per_image(make)
+
+
+def color_jitter(*, recipe: Recipe, options: dict[str, Any], dataset: DatasetSpec) -> Any:
+    from torchvision.transforms import v2  # heavy: only for runs that use it
+
+    strength = options["color_jitter"]
+    jitter = v2.ColorJitter(brightness=strength, contrast=strength, saturation=strength)
+    return _per_image(lambda x: jitter)
+
+
+def trivial_augment(*, recipe: Recipe, options: dict[str, Any], dataset: DatasetSpec) -> Any:
+    from torchvision.transforms import v2  # heavy: only for runs that use it
+
+    augment = v2.TrivialAugmentWide()
+    return _per_image(lambda x: augment)
+
+
+def _per_image(make: Any) -> Any:
+    """A batch augmentation applying ``make(batch)``'s transform (a torchvision.transforms.v2
+    transform, which draws one set of parameters per call) to each image separately, on uint8
+    pixels as those transforms expect. Its draws come from the run's generator: each image's
+    seed is drawn from it and torch's global stream is left as it was, so a resumed run
+    draws the same crops."""
+
+    def augment(x: torch.Tensor, y: torch.Tensor, generator: Generator) -> Batch:
+        transform = make(x)
+        seeds = (_uniform(len(x), x, generator) * 2**31).long().tolist()
+        pixels = x.round().clamp(0, 255).to(torch.uint8)
+        with torch.random.fork_rng(devices=[]):
+            out = []
+            for image, seed in zip(pixels, seeds, strict=True):
+                torch.manual_seed(seed)
+                out.append(transform(image))
+        return torch.stack(out).to(x.dtype), y
 
     return augment
 

@@ -8,6 +8,7 @@ torchrun); the worst mistakes are kept here, as no metrics library keeps the ima
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +70,16 @@ class ClassReport:
                 for m in self.worst
             ],
         }
+
+
+def preload() -> None:
+    """Import torchmetrics (a second or more: it imports torchvision) on a thread of its own,
+    while a run trains, so that the report at its end does not wait for it."""
+    threading.Thread(target=_import_metrics, name="zoo-import-torchmetrics", daemon=True).start()
+
+
+def _import_metrics() -> None:
+    import torchmetrics.classification  # noqa: F401  (heavy: imported ahead, see preload)
 
 
 class ReportBuilder:

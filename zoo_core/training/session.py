@@ -46,6 +46,7 @@ from ..runtime.distributed import Process, barrier, from_main, gather_objects, s
 from ..store.weights import load_weights, save_weights
 from .checkpoints import FileWriter, save_checkpoint, to_cpu
 from .evaluation import Evaluation, evaluate, write_split_report
+from .reports import preload as preload_reports
 from .settings import Settings
 
 
@@ -251,6 +252,8 @@ class TrainingSession:
         main = self.process.is_main
         header = self.weights_info().to_metadata()
         self._wall_start = wall_start = time.perf_counter() - self.state.wall_seconds
+        if self.test_split is not None:
+            preload_reports()
         if main:
             notify("zoo_train_start", run=run)
             self._loggers = run_loggers(self.settings.loggers, run)

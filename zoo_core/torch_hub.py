@@ -1,4 +1,6 @@
-"""torch.hub entry points: one callable per registered model, third-party models included.
+"""torch.hub entry points: one callable per registered model, third-party models included, and
+``create(name, ...)`` for any of them, namespaced ones (``timm/resnet50``) too, whose names are
+no Python identifiers.
 
 Writing the entry points imports no builder, so a plugin whose network code fails to import
 breaks only its own models (``create_model`` names the failure when one is loaded), as in the CLI.
@@ -14,8 +16,17 @@ from .models.factory import create_model
 
 
 def hub_entrypoints() -> dict[str, Callable[..., Any]]:
-    """``{name: entry}`` for every registered model, for ``hubconf.py`` to publish."""
-    return {name: _entrypoint(name) for name in list_models()}
+    """``{name: entry}`` for every registered model whose name is an identifier, and
+    ``create``, for ``hubconf.py`` to publish."""
+    entries = {name: _entrypoint(name) for name in list_models() if name.isidentifier()}
+    return {**entries, "create": create}
+
+
+def create(name: str, **kwargs: Any) -> Any:
+    """Any registered model by its name, namespaced or not, with the keyword arguments of
+    ``zoo_core.create_model`` (``weights=``, ``num_classes=``, ...):
+    ``torch.hub.load(repo, "create", "timm/resnet50", weights="a1_in1k")``."""
+    return create_model(name, **kwargs)
 
 
 def _entrypoint(name: str) -> Callable[..., Any]:

@@ -11,6 +11,10 @@ from typing import Any
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 NAME_RULE = "lowercase letters, digits and underscores, starting with a letter"
+MODEL_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(/[a-z][a-z0-9_]*)?$")
+MODEL_RULE = f"{NAME_RULE}, optionally after a plugin's namespace and a slash (timm/resnet50)"
+NAMESPACE = "/"  # timm/resnet50: the model resnet50 of the namespace timm
+PATH_NAMESPACE = "--"  # the same model in a file or folder name: timm--resnet50
 TAG_RULE = (
     "1 to 64 printable characters, not starting with a dot or a dash, with no slash, backslash, "
     "colon or space at either end (e.g. v1.2, mine-2026, or the name of the dataset)"
@@ -21,6 +25,18 @@ TAG_FORBIDDEN = re.compile(r"[/\\:]")
 def is_name(value: Any) -> bool:
     """A registered name: a model, a dataset, a format, a part (lowercase, digits, underscores)."""
     return isinstance(value, str) and NAME_PATTERN.match(value) is not None
+
+
+def is_model_name(value: Any) -> bool:
+    """A model's name: a registered name, or ``NAMESPACE/name`` for a model of a plugin that
+    owns that namespace (``timm/resnet50``)."""
+    return isinstance(value, str) and MODEL_PATTERN.match(value) is not None
+
+
+def path_name(model: str) -> str:
+    """``model`` as one file or folder name segment: the namespace's slash becomes ``--``, which
+    no name contains, so the segment maps back to one model (Hugging Face's cache does the same)."""
+    return model.replace(NAMESPACE, PATH_NAMESPACE)
 
 
 def is_tag(value: Any) -> bool:

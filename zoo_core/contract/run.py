@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..base.atomic import write_json
+from ..base.checks import path_name
 from ..base.errors import ZooError
 from .recipe import Recipe
 
@@ -127,12 +128,13 @@ class Run:
 
     @staticmethod
     def new_directory(model: str, root: Path) -> Path:
-        """``root/<model>-<timestamp>``, numbered when that exists already."""
+        """``root/<model>-<timestamp>`` (``timm--resnet50-...`` for a namespaced model),
+        numbered when that exists already."""
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        out, suffix = root / f"{model}-{stamp}", 1
+        out, suffix = root / f"{path_name(model)}-{stamp}", 1
         while out.exists():
             suffix += 1
-            out = root / f"{model}-{stamp}-{suffix}"
+            out = root / f"{path_name(model)}-{stamp}-{suffix}"
         return out
 
     def discard(self) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..base.checks import NAME_RULE, TAG_RULE, is_name, is_number, is_positive_int, is_tag
+from ..base.checks import MODEL_RULE, TAG_RULE, is_model_name, is_number, is_positive_int, is_tag
 from ..base.errors import WeightsError
 from .recipe import Recipe, RecipeError
 
@@ -269,8 +269,8 @@ def _check(info: WeightsInfo) -> None:
         value = getattr(info, key)
         if (key == "model" or value is not None) and (not isinstance(value, str) or not value):
             fail(key, "must be a non-empty string")
-    if not is_name(info.model):
-        fail("model", f"must be a registered model's name: {NAME_RULE}")
+    if not is_model_name(info.model):
+        fail("model", f"must be a registered model's name: {MODEL_RULE}")
     if info.tag is not None and not is_tag(info.tag):
         fail("tag", f"must be {TAG_RULE}")
     for key in ("num_classes", "in_channels", "params", "size"):

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..base.atomic import atomic_files
+from ..base.checks import path_name
 from ..base.errors import ExportError, PluginError, ZooError
 from ..base.version import __version__
 from ..contract.interfaces import ExporterOption, ExportJob
@@ -151,10 +152,11 @@ def export_model(
 
 
 def file_stem(name: str, exporter: ExporterSpec, options: Mapping[str, Any]) -> str:
-    """The name of an exported file without its suffix: the model's, then the value of each
-    option that names files when it is not the default (``MODEL.int8``)."""
+    """The name of an exported file without its suffix: the model's (``timm--resnet50`` for a
+    namespaced one), then the value of each option that names files when it is not the default
+    (``MODEL.int8``)."""
     parts = [options[o.name] for o in exporter.options if o.in_file_name and options[o.name] != o.default]
-    return ".".join([name, *parts])
+    return ".".join([path_name(name), *parts])
 
 
 def _write(

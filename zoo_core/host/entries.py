@@ -58,6 +58,7 @@ class ModelSpec:
     weights: tuple[WeightsInfo, ...] = field(default_factory=tuple)
 
     protocol: ClassVar[type] = RegisterModel
+    namespaced: ClassVar[bool] = True  # a plugin may name its models NAMESPACE/name
 
     @classmethod
     def make(cls, origin: PluginOrigin, args: dict[str, Any]) -> ModelSpec:
@@ -156,6 +157,7 @@ class DatasetSpec:
     default: bool = False  # the dataset of a zoo 0.1 recipe that names none
 
     protocol: ClassVar[type] = RegisterDataset
+    namespaced: ClassVar[bool] = False
 
     @classmethod
     def make(cls, origin: PluginOrigin, args: dict[str, Any]) -> DatasetSpec:
@@ -239,6 +241,7 @@ class ExporterSpec:
     default: bool = False
 
     protocol: ClassVar[type] = RegisterExporter
+    namespaced: ClassVar[bool] = False
 
     @classmethod
     def make(cls, origin: PluginOrigin, args: dict[str, Any]) -> ExporterSpec:
@@ -304,6 +307,7 @@ class PartSpec:
     has_default: ClassVar[bool] = True  # a recipe that names no part of this kind gets the default one
     plural: ClassVar[str] = "parts"
     protocol: ClassVar[type] = RegisterPart
+    namespaced: ClassVar[bool] = False
 
     @classmethod
     def make(cls, origin: PluginOrigin, args: dict[str, Any]) -> PartSpec:

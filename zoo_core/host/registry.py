@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-from ..base.checks import NAME_RULE, is_name
+from ..base.checks import MODEL_RULE, NAME_RULE, NAMESPACE, is_model_name, is_name
 from ..base.errors import PluginError, UnknownModelError, did_you_mean
 
 
@@ -76,6 +76,7 @@ class Registry(Generic[T]):
         self.plural = plural or f"{kind}s"
         self.hint = hint
         self._entries: dict[str, T] = {}
+        self._namespaces: dict[str, PluginOrigin] = {}  # each owned by the first plugin to use it
 
     def add(self, entry: T) -> None:
         if entry.name in self._entries:
@@ -84,7 +85,19 @@ class Registry(Generic[T]):
                 f"{self.kind} {entry.name!r} is registered by both plugin {first} and plugin "
                 f"{entry.origin}; uninstall or disable one of them"
             )
+        if NAMESPACE in entry.name:
+            namespace = entry.name.split(NAMESPACE)[0]
+            owner = self._namespaces.setdefault(namespace, entry.origin)
+            if owner.plugin != entry.origin.plugin:
+                raise PluginError(
+                    f"plugin {entry.origin} registered {self.kind} {entry.name!r}, but the namespace "
+                    f"{namespace!r} belongs to plugin {owner}; uninstall or disable one of them"
+                )
         self._entries[entry.name] = entry
+
+    def namespaces(self) -> dict[str, PluginOrigin]:
+        """Each namespace and the plugin that owns it."""
+        return dict(sorted(self._namespaces.items()))
 
     def replace(self, entry: T) -> None:
         """Put ``entry`` in the place of the one of its name (the host settling a default)."""
@@ -117,6 +130,7 @@ class Registry(Generic[T]):
 
 class Entry(Registered, Protocol):
     protocol: type  # the contract's ``register`` signature for this kind of entry
+    namespaced: bool  # whether its names may carry a plugin's namespace (models: timm/resnet50)
 
     @classmethod
     def make(cls, origin: PluginOrigin, args: dict[str, Any]) -> Entry: ...
@@ -148,8 +162,8 @@ def registrar(kind: str, entry: type[E], origin: PluginOrigin, staged: list[E]) 
         except TypeError as exc:
             raise refused(exc) from None
         bound.apply_defaults()
-        if not is_name(name):
-            raise refused(f"a {kind} name must be {NAME_RULE}")
+        if not (is_model_name(name) if entry.namespaced else is_name(name)):
+            raise refused(f"a {kind} name must be {MODEL_RULE if entry.namespaced else NAME_RULE}")
         if not callable(bound.arguments[target_name]) and not is_reference(bound.arguments[target_name]):
             raise refused(f"{target_name} must be a callable or a 'module:function' string")
         if any(e.name == name for e in staged):

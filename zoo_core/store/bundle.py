@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from ..base.atomic import folder_mode, write_json
+from ..base.checks import path_name
 from ..base.errors import WeightsError
 from ..contract.weights_info import WeightsInfo
 from .manifest import entry_row
@@ -33,6 +34,13 @@ UNDER_THE_HASH = (
 )
 STAGING_GLOB = ".*.tmp"  # a bundle being written (or one a killed writer left), and one being replaced
 INFO_FILE = "zoo.json"
+
+
+def bundle_place(model: str, tag: str) -> str:
+    """Where a hub keeps the bundle of ``model``'s weights ``tag``, relative to the hub (a POSIX
+    path, for folders and URLs alike): ``MODEL/TAG``, a namespaced model as one folder
+    (``timm--resnet50/TAG``)."""
+    return f"{path_name(model)}/{tag}"
 
 
 def is_bundle(path: Path) -> bool:

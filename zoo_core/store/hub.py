@@ -17,6 +17,7 @@ import warnings
 from pathlib import Path
 
 from ..base.atomic import write_bytes
+from ..base.checks import path_name
 from ..base.errors import HubError, WeightsError
 from ..contract.weights_info import WeightsInfo
 from ..host.plugins import installed_hubs
@@ -33,7 +34,9 @@ def cached_file(info: WeightsInfo) -> Path:
     torchvision names its files after their hash, so a re-published tag never collides."""
     if info.sha256 is None:
         raise WeightsError(f"{info.name} records no sha256, so it cannot be cached")
-    return weights_cache() / f"{info.model}-{info.tag or 'untagged'}-{info.sha256[:12]}.safetensors"
+    return (
+        weights_cache() / f"{path_name(info.model)}-{info.tag or 'untagged'}-{info.sha256[:12]}.safetensors"
+    )
 
 
 def local_copy(info: WeightsInfo) -> tuple[str, Path] | None:

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from ..base.atomic import write_bytes
 from ..base.tables import human_size
 from ..contract.weights_info import WeightsInfo
-from .bundle import INFO_FILE, WEIGHTS_FILE
+from .bundle import INFO_FILE, WEIGHTS_FILE, bundle_place
 from .manifest import metric_text, recipe_summary
 
 INDEX = "index.html"
@@ -47,7 +47,7 @@ def write_pages(hub: Path, entries: list[WeightsInfo]) -> list[Path]:
     written = [hub / INDEX]
     write_bytes(hub / INDEX, render_index(entries).encode())
     for entry in entries:
-        folder = hub / entry.model / str(entry.tag)
+        folder = hub / bundle_place(entry.model, str(entry.tag))
         if folder.is_dir():
             figures = sorted(p.name for p in folder.glob(f"*{FIGURE_SUFFIX}") if p.is_file())
             write_bytes(folder / INDEX, render_bundle(entry, figures).encode())
@@ -74,7 +74,7 @@ def render_index(entries: list[WeightsInfo]) -> str:
     rows = []
     for e in entries:
         sha256 = e.sha256 or ""
-        link = escape(f"{quote(e.model)}/{quote(str(e.tag))}/{INDEX}", quote=True)
+        link = escape(f"{quote(bundle_place(e.model, str(e.tag)))}/{INDEX}", quote=True)
         rows.append(
             "<tr>"
             f'<td><a href="{link}">{escape(e.name)}</a></td>'

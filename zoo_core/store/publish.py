@@ -22,7 +22,7 @@ from ..base.errors import HubError, WeightsError
 from ..contract.run import BEST_FILE, ERRORS_FILE, REPORT_FILE
 from ..contract.weights_info import WeightsInfo
 from ..host.plugins import model_registry
-from .bundle import STAGING_GLOB, WEIGHTS_FILE, write_bundle
+from .bundle import STAGING_GLOB, WEIGHTS_FILE, bundle_place, write_bundle
 from .download import MANIFEST, is_url
 from .hub import cached_file, hub_entries, local_copy
 from .hub_pages import FIGURE_SUFFIX, write_pages
@@ -112,8 +112,9 @@ def _publish_locked(
     entries = read_manifest(manifest)
     if not force and any((e.model, e.tag) == (entry.model, entry.tag) for e in entries):
         raise WeightsError(f"{manifest} already has {entry.name}; choose another tag or use --force")
-    bundle = write_bundle(to / entry.model / str(entry.tag), best, entry, force=force, figures=figures)
-    published = dataclasses.replace(bundle, file=None, url=f"{entry.model}/{entry.tag}/{WEIGHTS_FILE}")
+    place = bundle_place(entry.model, str(entry.tag))
+    bundle = write_bundle(to / place, best, entry, force=force, figures=figures)
+    published = dataclasses.replace(bundle, file=None, url=f"{place}/{WEIGHTS_FILE}")
     others = [e for e in entries if (e.model, e.tag) != (entry.model, entry.tag)]
     write_manifest(manifest, [*others, published])
     kept = read_manifest(manifest)

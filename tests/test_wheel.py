@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import json
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -142,3 +143,25 @@ def test_zoo_core_with_its_weights_evaluates_a_tag_with_no_hub_and_no_network(tm
     assert result.returncode == 0, result.stderr
     assert f"accuracy {card.metrics['test_accuracy']:.4f}" in result.stdout
     assert not (tmp_path / "home" / "weights").exists()  # used where it is installed
+
+
+def test_zoo_torchvision_installs_beside_the_zoo_core_wheel_and_passes_its_own_tests(tmp_path) -> None:
+    """`pip install ./plugins/zoo-torchvision` next to zoo-core: its models come through the
+    entry point, and its own tests (the quick ones) pass in that environment."""
+    package = ROOT / "plugins" / "zoo-torchvision"
+    wheel = build_wheel(tmp_path / "dist", package, "zoo_torchvision")
+    zoo = fresh_venv(tmp_path / "venv", build_wheel(tmp_path / "dist"), wheel)
+    env = {"ZOO_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
+    listed = subprocess.run(
+        [str(zoo), "list", "torchvision/resnet*"], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert "torchvision/resnet50 " in listed.stdout
+    tests = shutil.copytree(package / "tests", tmp_path / "tests")  # not the checkout's package
+    own = subprocess.run(
+        [str(zoo.parent / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests),
+         "-k", "listed or version or torch_home or offline"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert own.returncode == 0, own.stdout[-3000:]
+    assert "5 passed" in own.stdout

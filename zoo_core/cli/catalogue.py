@@ -15,6 +15,7 @@ from ..models.build import count_params
 from ..models.catalogue import get_model_spec, list_models
 from ..models.factory import create_model, skeleton
 from ..models.facts import model_facts
+from ..models.pretrained import is_fetched
 from ..store.download import shown
 from ..store.manifest import CARD_HEADERS, CARD_RIGHT, card_rows
 from ..store.paths import hub_override
@@ -25,6 +26,8 @@ from .app import cli, echo_json, echo_table, parse_shape, shape_text
 
 def _whereabouts(info: WeightsInfo) -> str:
     """Where weights are, or would come from: on this machine, a hub, or nowhere yet."""
+    if is_fetched(info):
+        return f"{info.source or 'its plugin'}'s cache"
     local = where(info)
     if local != "-":
         return local

@@ -14,7 +14,15 @@ from typing import Any, Protocol
 
 import pluggy
 
-from .interfaces import Builder, DatasetLoader, Exporter, ExporterOption, ExportRuntime, Option
+from .interfaces import (
+    Builder,
+    DatasetLoader,
+    Exporter,
+    ExporterOption,
+    ExportRuntime,
+    Option,
+    WeightsFetcher,
+)
 from .recipe import Recipe
 from .run import Run
 from .weights_info import WeightsInfo
@@ -40,8 +48,11 @@ class RegisterModel(Protocol):
         tags: Sequence[str] = (),
         recipes: Sequence[Recipe] = (),
         weights: Sequence[WeightsInfo] = (),
+        fetch: WeightsFetcher | str | None = None,
     ) -> None:
-        """Register architecture ``name`` (lowercase letters, digits, underscores).
+        """Register architecture ``name`` (lowercase letters, digits, underscores; a plugin may
+        put its models in a namespace of its own, ``NAMESPACE/name``, which no other plugin may
+        then use).
 
         ``builder``: a callable, or a ``"module:function"`` string imported only when the model is
         built, so that listing never imports torch; it takes ``num_classes`` and ``in_channels``
@@ -50,7 +61,12 @@ class RegisterModel(Protocol):
         ``input_size``: the default (height, width). ``recipe``: the default training recipe;
         ``recipes``: others a user picks by name. ``description``: one or two sentences for
         ``zoo info``; ``tags``: words to group models by. ``weights``: the trained weights, one
-        :class:`WeightsInfo` per tag, each with its ``file`` and ``sha256``.
+        :class:`WeightsInfo` per tag, each with its ``file`` or ``url`` and its ``sha256``, or,
+        for weights that the plugin's own library downloads and caches (torchvision under
+        ``TORCH_HOME``, huggingface_hub under ``HF_HOME``), with none of the three and a
+        ``fetch``: a callable (or ``"module:function"``) given such an entry that returns its
+        tensors, checked as that library checks them and read without unpickling code
+        (safetensors, or ``torch.load(weights_only=True)``).
 
         A builder opts into named parts by returning a module with ``forward_features``,
         ``forward_head``, ``reset_classifier`` and ``feature_info`` (``zoo_core.SequentialNet``

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 Builder = Callable[..., "torch.nn.Module"]
 """``builder(*, num_classes, in_channels, **more) -> nn.Module``: a registered architecture."""
 
+WeightsFetcher = Callable[[WeightsInfo], "dict[str, torch.Tensor]"]
+"""``fetch(info) -> state_dict``: the tensors of a plugin's weights entry that its own library
+downloads and caches (see ``RegisterModel``)."""
+
 
 @dataclass(frozen=True)
 class ImageSet:

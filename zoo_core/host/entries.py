@@ -28,6 +28,7 @@ from ..contract.interfaces import (
     ExportRuntime,
     Option,
     RuntimeOpener,
+    WeightsFetcher,
 )
 from ..contract.recipe import Recipe, RecipeError
 from ..contract.weights_info import WeightsInfo
@@ -56,6 +57,7 @@ class ModelSpec:
     tags: tuple[str, ...] = field(default_factory=tuple)
     recipes: tuple[Recipe, ...] = field(default_factory=tuple)
     weights: tuple[WeightsInfo, ...] = field(default_factory=tuple)
+    fetch: WeightsFetcher | str | None = None  # loads the weights its plugin's library keeps
 
     protocol: ClassVar[type] = RegisterModel
     namespaced: ClassVar[bool] = True  # a plugin may name its models NAMESPACE/name
@@ -77,13 +79,21 @@ class ModelSpec:
             isinstance(description, str) and bool(description.strip()),
             "description must be a non-empty string",
         )
+        fetch = args["fetch"]
+        require(
+            fetch is None or callable(fetch) or is_reference(fetch),
+            "fetch must be a callable or a 'module:function' string",
+        )
         require(
             all(
-                isinstance(w, WeightsInfo) and w.model == name and w.tag and w.sha256 and (w.file or w.url)
+                isinstance(w, WeightsInfo)
+                and w.model == name
+                and w.tag
+                and ((w.sha256 and (w.file or w.url)) or (fetch and not (w.sha256 or w.file or w.url)))
                 for w in weights
             ),
             "weights must be zoo_core.WeightsInfo entries of this model, each with a tag, a sha256, "
-            "and a file or url",
+            "and a file or url (or none of the three, and a fetch that loads them)",
         )
         require(len({w.tag for w in weights}) == len(weights), "two weights entries share a tag")
         return cls(
@@ -99,6 +109,7 @@ class ModelSpec:
             tags=tuple(args["tags"]),
             recipes=tuple(args["recipes"]),
             weights=tuple(weights),
+            fetch=fetch,
         )
 
     def find_recipe(self, name: str | None = None) -> Recipe:

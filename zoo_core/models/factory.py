@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from ..base.errors import BuilderArgumentError, WeightsError
 from ..host.entries import ModelSpec
+from ..host.registry import load_object
 from ..store.bundle import is_bundle, read_bundle
 from ..store.hub import locate
 from ..store.weights import file_sha256, load_weights
 from .adapt import adapted_info, load_adapted
 from .build import build, initialisers_skipped
 from .catalogue import get_model_spec
-from .pretrained import WeightsRef, find_weights
+from .pretrained import WeightsRef, find_weights, is_fetched
 
 if TYPE_CHECKING:
     import torch
@@ -83,11 +84,14 @@ def _create(
         model.zoo_weights = None
         return model
     info = find_weights(spec, weights)
-    if info.sha256 is not None:
-        info = locate(info)
-    state, _ = load_weights(info.file)
-    if info.sha256 is None:
-        info = dataclasses.replace(info, sha256=file_sha256(info.file))
+    if is_fetched(info):
+        state = load_object(spec.fetch, f"model {spec.name}")(info)  # its plugin's library checks them
+    else:
+        if info.sha256 is not None:
+            info = locate(info)
+        state, _ = load_weights(info.file)
+        if info.sha256 is None:
+            info = dataclasses.replace(info, sha256=file_sha256(info.file))
     classes = info.num_classes if num_classes is None else num_classes
     channels = info.in_channels if in_channels is None else in_channels
     model = None

@@ -30,7 +30,15 @@ def get_weights(model: str, weights: WeightsRef = True, *, hub: str | None = Non
     for a tag only ``hub`` or ``$ZOO_HUB`` has), a bundle's ``zoo.json``, or a safetensors
     file's header."""
     info = find_weights(get_model_spec(model), weights, hub=hub)
-    return info if info.sha256 else dataclasses.replace(info, sha256=file_sha256(info.file))
+    if info.sha256 or is_fetched(info):  # a plugin's library checks the weights it fetches
+        return info
+    return dataclasses.replace(info, sha256=file_sha256(info.file))
+
+
+def is_fetched(info: WeightsInfo) -> bool:
+    """Whether ``info`` is weights a plugin's own library fetches and keeps (its model's
+    ``fetch``): they name no file, URL or sha256 of the zoo's."""
+    return info.file is None and info.url is None and info.sha256 is None and info.tag is not None
 
 
 def find_weights(spec: ModelSpec, weights: WeightsRef, *, hub: str | None = None) -> WeightsInfo:

@@ -177,3 +177,29 @@ def test_export_and_a_short_fine_tune_on_photos(
     info = zoo.create_model("torchvision/resnet18", weights=tmp_path / "run" / "best.safetensors").zoo_weights
     assert info.labels == ("disc", "square") and info.parent["weights"] == "IMAGENET1K_V1"
     assert info.crop_pct == pytest.approx(0.875)
+
+
+@pytest.mark.parametrize(("model", "tag"), [("resnet18", "IMAGENET1K_V1"), ("vgg16", "IMAGENET1K_V1")])
+def test_torchvisions_weights_import_into_the_lesson_networks_with_the_same_logits(
+    torchvision_registered, torch_home, tmp_path, model, tag
+) -> None:
+    from torchvision import models
+    from zoo_torchvision.lesson import import_weights
+
+    state = checkpoint(torch_home, model, tag)
+    for key, value in state.items():  # batch norm statistics as trained weights have them
+        if key.endswith("running_var"):
+            value.uniform_(0.5, 2.0)
+        elif key.endswith("running_mean"):
+            value.normal_(0, 0.1)
+    torch.save(state, next((torch_home / "hub" / "checkpoints").iterdir()))
+    out = tmp_path / f"{model}-imagenet.safetensors"
+    info = import_weights(model, tag, out)
+    assert info.model == model and info.labels[0] == "tench" and "imported into the lesson" in info.source
+    lesson = zoo.create_model(model, weights=out).eval()
+    theirs = models.get_model(model)
+    theirs.load_state_dict(state)
+    x = torch.randn(2, 3, 224, 224)
+    with torch.no_grad():
+        torch.testing.assert_close(lesson(x), theirs.eval()(x), rtol=1e-4, atol=1e-4)
+    assert lesson.zoo_weights.crop_pct == pytest.approx(0.875) and lesson.zoo_weights.input_size == (224, 224)

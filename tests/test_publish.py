@@ -36,8 +36,10 @@ def test_a_published_bundle_loads_bit_for_bit_the_same_everywhere(run, tmp_path,
     assert result.exit_code == 0, result.output
     bundle = hub / "lenet5" / "mine"
     assert result.output.startswith(f"published lenet5.mine to {bundle} (test accuracy ")
-    # the weights, their card, the page and the figure the run drew (its curves)
+    # the weights, their card, the page and the figures the run drew (its curves and confusion
+    # matrix; not its worst mistakes, which show the data's own images)
     assert sorted(p.name for p in bundle.iterdir()) == [
+        "confusion-test.png",
         "curves.png",
         "index.html",
         "model.safetensors",
@@ -91,6 +93,7 @@ def test_publishing_a_tag_again_needs_force_and_keeps_the_first_until_then(run, 
         "index.html",
         "lenet5",
         "lenet5/mine",
+        "lenet5/mine/confusion-test.png",
         "lenet5/mine/curves.png",
         "lenet5/mine/index.html",
         "lenet5/mine/model.safetensors",

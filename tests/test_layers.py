@@ -39,6 +39,7 @@ HEAVY = (
     "onnxruntime",
     "onnxscript",
     "matplotlib",
+    "torchmetrics",  # 1-3 s (it imports torchvision): only for an evaluation's report
     "safetensors.torch",
     "tqdm",  # ~50 ms: only when a download shows a progress bar, never on `zoo list`
     "numpy",  # ~60 ms: comes with torch, used beside it

@@ -13,7 +13,7 @@ import click
 from ..base.errors import PluginError, ZooError
 from ..contract.interfaces import Option
 from ..contract.recipe import Recipe
-from ..contract.run import Run
+from ..contract.run import RUN_FILE, Run
 from ..host.entries import PART_KINDS, AugmentationSpec, LoggerSpec, PartSpec
 from ..host.plugins import part_registry
 from ..host.training_parts import default_part
@@ -504,8 +504,6 @@ def eval_command(
 
 def run_folder_of(weights: str) -> Path | None:
     """The run folder holding weights file ``weights``, if it is a run's file."""
-    from ..contract.run import RUN_FILE
-
     path = Path(weights)
     return path.parent if path.suffix == ".safetensors" and (path.parent / RUN_FILE).is_file() else None
 

@@ -87,25 +87,19 @@ class ReportBuilder:
     :meth:`finish` makes the :class:`ClassReport`."""
 
     def __init__(self, num_classes: int, device: torch.device) -> None:
-        from torchmetrics import MetricCollection  # heavy (imports torchvision): reports only
-        from torchmetrics.classification import (
-            MulticlassAccuracy,
-            MulticlassConfusionMatrix,
-            MulticlassF1Score,
-            MulticlassPrecision,
-            MulticlassRecall,
-        )
+        import torchmetrics.classification as tm  # heavy (imports torchvision): reports only
+        from torchmetrics import MetricCollection  # heavy, as above
 
         per_class = {"num_classes": num_classes, "average": None, "zero_division": 0}
         metrics: dict[str, Any] = {
-            "confusion": MulticlassConfusionMatrix(num_classes),
-            "precision": MulticlassPrecision(**per_class),
-            "recall": MulticlassRecall(**per_class),
-            "f1": MulticlassF1Score(**per_class),
+            "confusion": tm.MulticlassConfusionMatrix(num_classes),
+            "precision": tm.MulticlassPrecision(**per_class),
+            "recall": tm.MulticlassRecall(**per_class),
+            "f1": tm.MulticlassF1Score(**per_class),
         }
         self.ks = [k for k in range(1, TOP_K + 1) if k < num_classes or k == 1]
         for k in self.ks:
-            metrics[f"top{k}"] = MulticlassAccuracy(num_classes, top_k=k, average="micro")
+            metrics[f"top{k}"] = tm.MulticlassAccuracy(num_classes, top_k=k, average="micro")
         self.metrics = MetricCollection(metrics, compute_groups=False).to(device)
         self.worst_loss = torch.empty(0, device=device)
         self.worst_rows = torch.empty(0, 4, device=device)  # index, label, predicted, probability

@@ -283,4 +283,5 @@ class StreamSplit(Split):
             yield self.prep(images, labels, augment, generator)
 
     def pixels(self, indices: Sequence[int]) -> torch.Tensor:
-        return torch.stack([torch.from_numpy(self.decoded[i][0]) for i in indices])
+        # copied: a decoded image is a read-only view of PIL's pixels
+        return torch.stack([torch.from_numpy(self.decoded[i][0].copy()) for i in indices])
